@@ -1,0 +1,135 @@
+"""Every error leaves the API as RFC 9457 ``application/problem+json`` with a stable ``code``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from wharf.schemas.common import FieldError, Problem
+from wharf.services.errors import ServiceError
+
+logger = logging.getLogger("wharf.api")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+_HTTP_CODES = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "invalid",
+    429: "too-many-requests",
+}
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A problem+json response for ``request``."""
+    body = Problem(
+        type=f"urn:wharf:problem:{code}",
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
+        instance=request.url.path,
+        errors=errors,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "body"
+
+
+async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServiceError)
+    errors = None
+    if "field" in exc.extra:
+        errors = [FieldError(field=str(exc.extra["field"]), message=exc.detail)]
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return problem_response(
+        request,
+        status=exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        code=exc.code,
+        errors=errors,
+        headers=headers,
+    )
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for error in exc.errors():
+        field = _location(tuple(error.get("loc", ())))
+        message = str(error.get("msg", "is not valid"))
+        if error.get("type") == "json_invalid":
+            field, message = (
+                "body",
+                "the body is not valid JSON: " + str(error.get("ctx", {}).get("error", message)),
+            )
+        errors.append(FieldError(field=field, message=message))
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or "the request is not valid"
+    return problem_response(
+        request, status=422, title="Invalid request", detail=detail, code="invalid", errors=errors
+    )
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no route {request.method} {request.url.path}"
+    return problem_response(
+        request,
+        status=exc.status_code,
+        title=code.replace("-", " ").capitalize(),
+        detail=detail,
+        code=code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # The traceback goes to the server log (it never holds secret values: services keep them
+    # encrypted until the moment of use); the caller gets an opaque 500.
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        request,
+        status=500,
+        title="Internal server error",
+        detail="the server failed to handle this request; the server log has the details",
+        code="internal-error",
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every error the API can raise to problem+json."""
+    app.add_exception_handler(ServiceError, _on_service_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)

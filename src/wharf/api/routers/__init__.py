@@ -1,0 +1,14 @@
+"""Every API router, listed in one place (mounted under ``/api/v1``)."""
+
+from fastapi import APIRouter
+
+from wharf.api.routers import health, members, roles, tokens, users, workspaces
+
+ROUTERS: list[APIRouter] = [
+    health.router,
+    users.router,
+    tokens.router,
+    workspaces.router,
+    members.router,
+    roles.router,
+]

@@ -1,0 +1,48 @@
+"""Users: platform admins create and list them; everyone can see themselves."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from wharf.api.deps import Access, PlatformDep, require
+from wharf.schemas import identity as schemas
+from wharf.services import users
+from wharf.store import models
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+def user_out(user: models.User) -> schemas.User:
+    return schemas.User.model_validate(user, from_attributes=True)
+
+
+@router.get("", response_model=list[schemas.User])
+def list_users(platform: PlatformDep, _: Access = require("users/read")) -> list[schemas.User]:
+    """Every user (platform admins only)."""
+    with platform.transaction() as session:
+        return [user_out(u) for u in users.list_users(session)]
+
+
+@router.post("", response_model=schemas.User, status_code=status.HTTP_201_CREATED)
+def create_user(
+    body: schemas.UserCreate, platform: PlatformDep, _: Access = require("users/write")
+) -> schemas.User:
+    """Create a user (platform admins only). Give them a token with ``POST /tokens``."""
+    with platform.transaction() as session:
+        return user_out(
+            users.create_user(session, body.name, email=body.email, is_admin=body.is_admin)
+        )
+
+
+@router.get("/me", response_model=schemas.User)
+def read_me(platform: PlatformDep, access: Access = require("authenticated")) -> schemas.User:
+    """The caller."""
+    with platform.transaction() as session:
+        return user_out(users.read_user_by_id(session, access.principal.user_id))
+
+
+@router.get("/{name}", response_model=schemas.User)
+def read_user(name: str, platform: PlatformDep, _: Access = require("users/read")) -> schemas.User:
+    """One user (platform admins only)."""
+    with platform.transaction() as session:
+        return user_out(users.read_user(session, name))

@@ -1,0 +1,1 @@
+"""Batch: the mini-batch planner, executors, scoring worker and output writer."""

@@ -1,0 +1,71 @@
+"""The ``wharf`` command: every noun's commands, and one place that turns errors into a line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from wharf.cli import login, roles, tokens, up, users, workspaces
+from wharf.cli._output import print_error
+from wharf.sdk import ServerUnavailableError, WharfError
+from wharf.services.errors import ServiceError
+from wharf.version import __version__
+
+EXIT_ERROR = 1
+EXIT_UNAVAILABLE = 3
+
+
+class WharfGroup(TyperGroup):
+    """Runs a command and turns a user's mistake into one red line and a non-zero exit."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context type is private
+        try:
+            return super().invoke(ctx)
+        except ServerUnavailableError as exc:
+            print_error(str(exc))
+            raise typer.Exit(EXIT_UNAVAILABLE) from None
+        except (WharfError, ServiceError) as exc:
+            print_error(str(exc))
+            raise typer.Exit(EXIT_ERROR) from None
+
+
+app = typer.Typer(
+    name="wharf",
+    cls=WharfGroup,
+    help="Wharf: take machine-learning models from a notebook to production.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"wharf {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="print the version"
+    ),
+) -> None:
+    """Wharf: take machine-learning models from a notebook to production."""
+
+
+app.command("up")(up.up)
+app.command("login")(login.login)
+app.add_typer(tokens.app, name="token")
+app.add_typer(users.app, name="user")
+app.add_typer(roles.role_app, name="role")
+app.add_typer(roles.member_app, name="member")
+app.add_typer(workspaces.app, name="workspace")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,81 @@
+"""``wharf up``: the whole platform in one process, with the CLI configured to use it."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from wharf.api import create_app
+from wharf.cli._output import console
+from wharf.config import Settings
+from wharf.sdk import ClientConfig, read_config, write_config
+from wharf.services import bootstrap
+from wharf.services.errors import Conflict
+from wharf.services.platform import start_platform
+
+
+def up(
+    host: Annotated[str | None, typer.Option(help="interface to listen on [127.0.0.1]")] = None,
+    port: Annotated[int | None, typer.Option(help="port to listen on [8080]")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="where state lives [~/.local/share/wharf]")
+    ] = None,
+) -> None:
+    """Start Wharf: API, console and workers, embedded (SQLite and a local datastore by
+    default). Flags override WHARF_* environment variables. Ctrl-C stops it cleanly."""
+    overrides: dict[str, Any] = {"host": host, "port": port, "data_dir": data_dir}
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    _check_port_free(settings.host, settings.port)
+    config_note = _prepare(settings)
+    url = settings.effective_public_url
+    console.print(f"[bold]Wharf[/bold] is starting at [link={url}]{url}[/link]", highlight=False)
+    console.print(f"  API docs  {url}/api/v1/docs", highlight=False)
+    console.print(f"  data      {settings.data_dir}", highlight=False)
+    console.print(f"  CLI       {config_note}", highlight=False)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise Conflict(
+                    f"port {port} on {host} is already in use: stop what uses it, "
+                    "or choose another with --port"
+                ) from None
+            raise Conflict(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _prepare(settings: Settings) -> str:
+    """Migrate, bootstrap, and leave the CLI config pointing at this server with a working
+    admin token. Returns a line that says what was done to the config."""
+    platform = start_platform(settings)
+    path = settings.config_dir / "config.toml"
+    url = settings.effective_public_url
+    try:
+        current = read_config(path, use_env=False)
+        if current.url not in (None, url):
+            return f"config {path} points at {current.url}; left as is ('wharf login' switches)"
+        with platform.transaction() as session:
+            if current.token and bootstrap.is_token_valid(session, current.token):
+                return f"configured in {path} (as {bootstrap.token_owner(session, current.token)})"
+            token = bootstrap.issue_admin_token(session)
+        write_config(ClientConfig(url=url, token=token, workspace=current.workspace), path)
+        return f"configured in {path} as {bootstrap.ADMIN_USER}"
+    finally:
+        platform.close()

@@ -1,0 +1,53 @@
+"""``wharf user``: platform admins create and list users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from wharf.cli._output import OutputFormat, OutputOption, emit, open_client, print_success
+
+app = typer.Typer(help="Create and list users (platform admins).", no_args_is_help=True)
+
+COLUMNS = [
+    ("NAME", lambda u: u.name),
+    ("EMAIL", lambda u: u.email),
+    ("ADMIN", lambda u: u.is_admin),
+    ("CREATED", lambda u: u.created_at),
+]
+
+
+@app.command("create")
+def create(
+    name: str,
+    email: Annotated[str | None, typer.Option(help="contact address")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="make a platform admin")] = False,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Create a user. Give them a role with 'wharf role assign' and a token with
+    'wharf token create --user NAME'."""
+    with open_client() as client:
+        user = client.users.create(name, email=email, is_admin=admin)
+    if output is OutputFormat.json:
+        emit(user, output, COLUMNS)
+    else:
+        print_success(f"user {user.name} created")
+
+
+@app.command("list")
+def list_(output: OutputOption = OutputFormat.table) -> None:
+    """List users."""
+    with open_client() as client:
+        emit(client.users.list(), output, COLUMNS)
+
+
+@app.command("show")
+def show(
+    name: Annotated[str | None, typer.Argument(help="user name (default: you)")] = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Show a user (default: the one the CLI is logged in as)."""
+    with open_client() as client:
+        user = client.users.get(name) if name else client.users.me()
+    emit(user, output, COLUMNS)

@@ -1,0 +1,1 @@
+"""Runtime: supervised replica processes and the route proxy in front of them."""

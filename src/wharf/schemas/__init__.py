@@ -1,0 +1,1 @@
+"""Wire schemas shared by the REST API and the SDK (pure pydantic, no server imports)."""

@@ -1,0 +1,88 @@
+"""Wire shapes of users, tokens, workspaces, roles and members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from wharf.schemas.common import RequestModel, ResponseModel
+
+
+class UserCreate(RequestModel):
+    name: str = Field(description="1-63 lower-case letters, digits, '.', '-' or '_'")
+    email: str | None = None
+    is_admin: bool = Field(default=False, description="platform admin: every permission")
+
+
+class User(ResponseModel):
+    name: str
+    email: str | None = None
+    is_admin: bool
+    created_at: datetime
+
+
+class TokenCreate(RequestModel):
+    name: str = Field(default="cli", description="what the token is for")
+    user: str | None = Field(default=None, description="whose token (admins only); default: you")
+    expires_in: str | None = Field(
+        default=None, description="lifetime such as 30d, 12h, 90m, 2w, or 'never'"
+    )
+
+
+class Token(ResponseModel):
+    id: str
+    name: str
+    user: str
+    state: str = Field(description="active, expired or revoked")
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+
+class TokenCreated(Token):
+    token: str = Field(description="the secret itself: shown once, store it now")
+
+
+class WorkspaceCreate(RequestModel):
+    name: str = Field(description="1-63 lower-case letters, digits and dashes")
+    description: str = ""
+
+
+class WorkspaceUpdate(RequestModel):
+    description: str
+
+
+class Workspace(ResponseModel):
+    name: str
+    description: str
+    created_at: datetime
+
+
+class RoleCreate(RequestModel):
+    name: str
+    permissions: list[str] = Field(description="permission patterns such as apps/* or */read")
+    description: str = ""
+
+
+class Role(ResponseModel):
+    name: str
+    description: str
+    permissions: list[str]
+    builtin: bool
+
+
+class Permission(ResponseModel):
+    name: str
+    description: str
+
+
+class MemberAssign(RequestModel):
+    role: str
+
+
+class Member(ResponseModel):
+    user: str
+    role: str
+    created_at: datetime

@@ -1,0 +1,116 @@
+"""The Wharf client: one HTTP connection pool and an operation group per noun."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from wharf.schemas.common import Health
+from wharf.sdk._config import DEFAULT_WORKSPACE, read_config
+from wharf.sdk._errors import ConfigError, ServerUnavailableError, error_from_problem
+from wharf.sdk._identity import (
+    MemberOperations,
+    RoleOperations,
+    TokenOperations,
+    UserOperations,
+    WorkspaceOperations,
+)
+from wharf.version import __version__
+
+API_PREFIX = "/api/v1"
+
+
+class Client:
+    """A connection to a Wharf server.
+
+    ``Client("http://127.0.0.1:8080", token="wharf_...", workspace="default")``, or
+    ``Client.from_config()`` to use what ``wharf up`` / ``wharf login`` wrote. Pass
+    ``transport`` to talk to an in-process app (tests) or through a custom transport.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        workspace: str = DEFAULT_WORKSPACE,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.workspace = workspace
+        headers = {"User-Agent": f"wharf-sdk/{__version__}"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            base_url=self.url + API_PREFIX, headers=headers, transport=transport, timeout=timeout
+        )
+        self.users = UserOperations(self)
+        self.tokens = TokenOperations(self)
+        self.workspaces = WorkspaceOperations(self)
+        self.roles = RoleOperations(self)
+        self.members = MemberOperations(self)
+
+    @classmethod
+    def from_config(
+        cls, path: str | Path | None = None, *, transport: httpx.BaseTransport | None = None
+    ) -> Client:
+        """A client from the config file and the ``WHARF_URL`` / ``WHARF_TOKEN`` /
+        ``WHARF_WORKSPACE`` environment variables."""
+        config = read_config(Path(path) if path else None)
+        if not config.url:
+            raise ConfigError(
+                "no Wharf server is configured: start one with 'wharf up', "
+                "run 'wharf login --url URL', or set WHARF_URL"
+            )
+        return cls(config.url, token=config.token, workspace=config.workspace, transport=transport)
+
+    def __repr__(self) -> str:
+        return f"Client(url={self.url!r}, workspace={self.workspace!r})"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def health(self) -> Health:
+        """The server's health (needs no token)."""
+        return Health.model_validate(self._request("GET", "/health"))
+
+    def workspace_path(self, path: str, workspace: str | None = None) -> str:
+        """``path`` inside the client's (or the given) workspace."""
+        return f"/workspaces/{workspace or self.workspace}{path}"
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        try:
+            response = self._http.request(method, path, json=json, params=params)
+        except httpx.TransportError as exc:
+            raise ServerUnavailableError(
+                f"cannot reach the Wharf server at {self.url} ({exc.__class__.__name__}: {exc}); "
+                "is it running? ('wharf up' starts one)"
+            ) from exc
+        if response.is_success:
+            return response.json() if response.content else None
+        try:
+            problem = response.json()
+        except ValueError:
+            problem = None
+        raise error_from_problem(
+            response.status_code,
+            problem if isinstance(problem, dict) else None,
+            response.text[:500] or response.reason_phrase,
+        )

@@ -1,0 +1,1 @@
+"""Wharf's domain core: every rule lives here; interfaces only translate."""

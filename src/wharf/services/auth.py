@@ -1,0 +1,54 @@
+"""Who is calling, and may they do this? Authentication by token, authorisation by role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wharf.services import permissions, roles, workspaces
+from wharf.services.errors import Forbidden
+from wharf.store.models import Membership, Workspace
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a user, and the token they used."""
+
+    user_id: int
+    user_name: str
+    is_admin: bool
+    token_id: str | None = None
+
+
+def authorize_platform(principal: Principal, permission: str) -> None:
+    """Platform-wide permissions (creating users, workspaces) belong to platform admins."""
+    if permission not in permissions.PLATFORM_PERMISSIONS:
+        raise ValueError(f"unknown platform permission {permission!r}")
+    if not principal.is_admin:
+        raise Forbidden(f"{permission} needs a platform admin; {principal.user_name!r} is not one")
+
+
+def authorize_workspace(
+    session: Session, principal: Principal, workspace_name: str, permission: str
+) -> Workspace:
+    """The workspace, if the caller's role in it grants ``permission``; else Forbidden."""
+    if permission not in permissions.WORKSPACE_PERMISSIONS:
+        raise ValueError(f"unknown workspace permission {permission!r}")
+    workspace = workspaces.read_workspace(session, workspace_name)
+    if principal.is_admin:
+        return workspace
+    role_name = session.scalar(
+        select(Membership.role).where(
+            Membership.workspace_id == workspace.id, Membership.user_id == principal.user_id
+        )
+    )
+    if role_name is None:
+        raise Forbidden(f"{principal.user_name!r} is not a member of workspace {workspace.name!r}")
+    patterns = roles.read_role(session, workspace, role_name).permissions
+    if not permissions.grants(patterns, permission):
+        raise Forbidden(
+            f"role {role_name!r} in workspace {workspace.name!r} does not grant {permission}"
+        )
+    return workspace

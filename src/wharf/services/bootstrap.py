@@ -1,0 +1,54 @@
+"""First start: the default workspace and the admin user exist, whatever else happened."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wharf.services import members, tokens, users, workspaces
+from wharf.services.errors import NotFound
+from wharf.store.models import Membership, User
+
+ADMIN_USER = "admin"
+
+
+def ensure_platform(session: Session) -> User:
+    """Create the ``default`` workspace and the ``admin`` user (its owner) if missing.
+
+    Idempotent: it runs on every start and never changes what an operator set up.
+    """
+    try:
+        admin = users.read_user(session, ADMIN_USER)
+    except NotFound:
+        admin = users.create_user(session, ADMIN_USER, is_admin=True)
+    try:
+        default = workspaces.read_workspace(session, workspaces.DEFAULT_WORKSPACE)
+    except NotFound:
+        default = workspaces.create_workspace(session, workspaces.DEFAULT_WORKSPACE)
+        has_members = session.scalar(
+            select(Membership.id).where(Membership.workspace_id == default.id)
+        )
+        if has_members is None:
+            members.assign_role(session, default, ADMIN_USER, "owner")
+    return admin
+
+
+def issue_admin_token(session: Session) -> str:
+    """A fresh token for the admin user, for the CLI config ``wharf up`` writes."""
+    admin = users.read_user(session, ADMIN_USER)
+    _, plaintext = tokens.create_token(
+        session, admin, name="wharf-up", lifetime=timedelta(days=365)
+    )
+    return plaintext
+
+
+def is_token_valid(session: Session, plaintext: str) -> bool:
+    """Whether the CLI config's token still authenticates."""
+    return tokens.is_token_valid(session, plaintext)
+
+
+def token_owner(session: Session, plaintext: str) -> str:
+    """The name of the user a valid token belongs to."""
+    return tokens.authenticate(session, plaintext).user_name

@@ -1,0 +1,71 @@
+"""Members of a workspace and the role each holds."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from wharf.services import roles, users
+from wharf.services.errors import Conflict, NotFound
+from wharf.store.models import Membership, User, Workspace
+
+
+def list_members(session: Session, workspace: Workspace) -> list[Membership]:
+    """The workspace's members, by user name."""
+    return list(
+        session.scalars(
+            select(Membership)
+            .join(User)
+            .where(Membership.workspace_id == workspace.id)
+            .order_by(User.name)
+        )
+    )
+
+
+def assign_role(session: Session, workspace: Workspace, user_name: str, role: str) -> Membership:
+    """Make the user a member with ``role``, replacing any role they held here."""
+    user = users.read_user(session, user_name)
+    roles.read_role(session, workspace, role)
+    membership = _find(session, workspace, user)
+    if membership is None:
+        membership = Membership(workspace_id=workspace.id, user_id=user.id, role=role)
+        session.add(membership)
+    else:
+        if membership.role == "owner" and role != "owner":
+            _refuse_if_last_owner(session, workspace, user_name)
+        membership.role = role
+    session.flush()
+    return membership
+
+
+def remove_member(session: Session, workspace: Workspace, user_name: str) -> None:
+    """Take the user out of the workspace; its last owner cannot leave."""
+    user = users.read_user(session, user_name)
+    membership = _find(session, workspace, user)
+    if membership is None:
+        raise NotFound(f"user {user_name!r} is not a member of workspace {workspace.name!r}")
+    if membership.role == "owner":
+        _refuse_if_last_owner(session, workspace, user_name)
+    session.delete(membership)
+    session.flush()
+
+
+def _find(session: Session, workspace: Workspace, user: User) -> Membership | None:
+    return session.scalar(
+        select(Membership).where(
+            Membership.workspace_id == workspace.id, Membership.user_id == user.id
+        )
+    )
+
+
+def _refuse_if_last_owner(session: Session, workspace: Workspace, user_name: str) -> None:
+    owners = session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.workspace_id == workspace.id, Membership.role == "owner")
+    )
+    if owners == 1:
+        raise Conflict(
+            f"{user_name!r} is the last owner of workspace {workspace.name!r}; "
+            "make someone else owner first"
+        )

@@ -1,0 +1,1 @@
+"""Storage: datastores through fsspec, and the one reference parser and resolver."""

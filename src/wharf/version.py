@@ -1,0 +1,8 @@
+"""The installed version of Wharf."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("wharf")
+except PackageNotFoundError:  # running from a source tree without installing
+    __version__ = "0.0.0"
