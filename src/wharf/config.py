@@ -24,7 +24,9 @@ def _default_config_dir() -> Path:
 class Settings(BaseSettings):
     """Everything an operator can set. Each field is read from ``WHARF_<FIELD NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="WHARF_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="WHARF_", extra="ignore", validate_default=True, use_attribute_docstrings=True
+    )
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     """Where Wharf keeps its state: the SQLite database, the default datastore, build

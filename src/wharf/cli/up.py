@@ -6,6 +6,7 @@ import errno
 import socket
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 import uvicorn
@@ -61,6 +62,11 @@ def _check_port_free(host: str, port: int) -> None:
             raise Conflict(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "0.0.0.0", "::") or host.startswith("127.") or host == "::1"  # noqa: S104
+
+
 def _prepare(settings: Settings) -> str:
     """Migrate, bootstrap, and leave the CLI config pointing at this server with a working
     admin token. Returns a line that says what was done to the config."""
@@ -69,13 +75,15 @@ def _prepare(settings: Settings) -> str:
     url = settings.effective_public_url
     try:
         current = read_config(path, use_env=False)
-        if current.url not in (None, url):
+        if current.url not in (None, url) and not _is_loopback(current.url):
+            # The user logged in to another server on purpose: do not take the CLI away.
             return f"config {path} points at {current.url}; left as is ('wharf login' switches)"
         with platform.transaction() as session:
             if current.token and bootstrap.is_token_valid(session, current.token):
-                return f"configured in {path} (as {bootstrap.token_owner(session, current.token)})"
-            token = bootstrap.issue_admin_token(session)
+                token, user = current.token, bootstrap.token_owner(session, current.token)
+            else:
+                token, user = bootstrap.issue_admin_token(session), bootstrap.ADMIN_USER
         write_config(ClientConfig(url=url, token=token, workspace=current.workspace), path)
-        return f"configured in {path} as {bootstrap.ADMIN_USER}"
+        return f"configured in {path} as {user}"
     finally:
         platform.close()

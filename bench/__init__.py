@@ -1,0 +1,1 @@
+"""Wharf's benchmarks: run with ``make bench``; never part of the test suite."""

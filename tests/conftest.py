@@ -1,0 +1,130 @@
+"""Fixtures shared by every tier: isolated settings, a store on SQLite and PostgreSQL, the
+in-process app with its lifespan, and SDK clients over it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.inprocess import PortalTransport, serve_in_process
+from wharf.api import create_app
+from wharf.config import Settings
+from wharf.sdk import Client
+from wharf.services import bootstrap, members, tokens, users, workspaces
+from wharf.services.platform import Platform
+
+POSTGRES_URL = os.environ.get("WHARF_TEST_DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's WHARF_* variables or writes their config."""
+    for name in list(os.environ):
+        if name.startswith("WHARF_") and name != "WHARF_TEST_DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("WHARF_CONFIG_DIR", str(tmp_path / "config"))
+
+
+@pytest.fixture(scope="session")
+def _postgres_admin_url() -> str:
+    if not POSTGRES_URL:
+        pytest.skip("WHARF_TEST_DATABASE_URL is not set: PostgreSQL runs are skipped")
+    return Settings(database_url=POSTGRES_URL).effective_database_url
+
+
+def create_postgres_database(admin_url: str) -> tuple[str, str]:
+    """A fresh, empty database on the test server: (its URL, its name)."""
+    name = "wharf_test_" + secrets.token_hex(6)
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
+
+
+def drop_postgres_database(admin_url: str, name: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each store test runs on SQLite and, when configured, on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'wharf.db'}"
+        return
+    admin_url = request.getfixturevalue("_postgres_admin_url")
+    url, name = create_postgres_database(admin_url)
+    try:
+        yield url
+    finally:
+        drop_postgres_database(admin_url, name)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        config_dir=tmp_path / "config",
+        database_url=database_url,
+    )
+
+
+@dataclass
+class Server:
+    """The in-process app, started, with an admin token and a way to make more clients."""
+
+    app: FastAPI
+    http: httpx.Client
+    transport: PortalTransport
+    platform: Platform
+    admin_token: str
+
+    def client(self, token: str | None = None, workspace: str = "default") -> Client:
+        """An SDK client over the in-process transport (``token=None``: the admin's)."""
+        return Client(
+            "http://testserver",
+            token=token if token is not None else self.admin_token,
+            workspace=workspace,
+            transport=self.transport,
+        )
+
+    def user_with_role(self, name: str, role: str, workspace: str = "default") -> str:
+        """Create a user holding ``role`` in ``workspace``; return a token for them."""
+        with self.platform.transaction() as session:
+            user = users.create_user(session, name)
+            members.assign_role(session, workspaces.read_workspace(session, workspace), name, role)
+            _, plaintext = tokens.create_token(session, user, name="test", lifetime=None)
+        return plaintext
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[Server]:
+    app = create_app(settings)
+    with (
+        serve_in_process(app) as transport,
+        httpx.Client(transport=transport, base_url="http://testserver") as http,
+    ):
+        platform: Platform = app.state.platform
+        with platform.transaction() as session:
+            admin_token = bootstrap.issue_admin_token(session)
+        yield Server(
+            app=app, http=http, transport=transport, platform=platform, admin_token=admin_token
+        )
+
+
+@pytest.fixture
+def admin(server: Server) -> Iterator[Client]:
+    with server.client() as client:
+        yield client
