@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Log level of the server."""
 
+    local_datastore_roots: list[Path] = Field(default_factory=list)
+    """Folders that ``local`` datastores may point at (their roots must lie inside one),
+    as a JSON list: ``WHARF_LOCAL_DATASTORE_ROOTS='["/srv/data", "/mnt/shared"]'``. Empty
+    (the default) means only ``<data_dir>/datastores``, where the ``default`` datastores
+    live. Any other local root is refused."""
+
+    allow_private_urls: bool = False
+    """Allow ``https://`` references whose host is, or resolves to, a loopback, link-local,
+    private or otherwise non-public address. Off by default, so that a job input cannot make
+    the server read its own network (cloud metadata, internal services)."""
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:
@@ -106,3 +117,8 @@ class Settings(BaseSettings):
     def default_datastore_dir(self) -> Path:
         """Root of the ``default`` local datastore."""
         return self.data_dir / "datastores" / "default"
+
+    @property
+    def effective_local_datastore_roots(self) -> list[Path]:
+        """The roots local datastores may use: the configured ones, else the data dir's."""
+        return list(self.local_datastore_roots) or [self.data_dir / "datastores"]

@@ -6,6 +6,7 @@ client = Client.from_config()
 
 from wharf.sdk._client import Client
 from wharf.sdk._config import ClientConfig, config_path, read_config, write_config
+from wharf.sdk._entities import Data, Model
 from wharf.sdk._errors import (
     APIError,
     AuthenticationError,
@@ -25,7 +26,9 @@ __all__ = [
     "ClientConfig",
     "ConfigError",
     "ConflictError",
+    "Data",
     "InvalidRequestError",
+    "Model",
     "NotFoundError",
     "PermissionDeniedError",
     "ServerUnavailableError",

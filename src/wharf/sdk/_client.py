@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from wharf.sdk._identity import (
     UserOperations,
     WorkspaceOperations,
 )
+from wharf.sdk._storage import DataOperations, DatastoreOperations, ModelOperations
 from wharf.version import __version__
 
 API_PREFIX = "/api/v1"
@@ -52,6 +54,9 @@ class Client:
         self.workspaces = WorkspaceOperations(self)
         self.roles = RoleOperations(self)
         self.members = MemberOperations(self)
+        self.datastores = DatastoreOperations(self)
+        self.data = DataOperations(self)
+        self.models = ModelOperations(self)
 
     @classmethod
     def from_config(
@@ -88,6 +93,10 @@ class Client:
         """``path`` inside the client's (or the given) workspace."""
         return f"/workspaces/{workspace or self.workspace}{path}"
 
+    def _stream_upload(self, path: str, chunks: Iterator[bytes]) -> Any:
+        """PUT a body streamed from ``chunks`` (never held in memory whole)."""
+        return self._request("PUT", path, content=chunks, timeout=None)
+
     def _request(
         self,
         method: str,
@@ -95,9 +104,18 @@ class Client:
         *,
         json: Any = None,
         params: dict[str, Any] | None = None,
+        content: Iterator[bytes] | None = None,
+        timeout: float | object | None = httpx.USE_CLIENT_DEFAULT,
     ) -> Any:
         try:
-            response = self._http.request(method, path, json=json, params=params)
+            response = self._http.request(
+                method,
+                path,
+                json=json,
+                params=params,
+                content=content,
+                timeout=timeout,  # type: ignore[arg-type]
+            )
         except httpx.TransportError as exc:
             raise ServerUnavailableError(
                 f"cannot reach the Wharf server at {self.url} ({exc.__class__.__name__}: {exc}); "

@@ -7,15 +7,17 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wharf.services import members, tokens, users, workspaces
+from wharf.config import Settings
+from wharf.services import datastores, members, tokens, users, workspaces
 from wharf.services.errors import NotFound
-from wharf.store.models import Membership, User
+from wharf.store.models import Membership, User, Workspace
 
 ADMIN_USER = "admin"
 
 
-def ensure_platform(session: Session) -> User:
-    """Create the ``default`` workspace and the ``admin`` user (its owner) if missing.
+def ensure_platform(session: Session, settings: Settings) -> User:
+    """Create the ``default`` workspace and the ``admin`` user (its owner) if missing, and a
+    ``default`` datastore for every workspace that lacks one.
 
     Idempotent: it runs on every start and never changes what an operator set up.
     """
@@ -26,12 +28,14 @@ def ensure_platform(session: Session) -> User:
     try:
         default = workspaces.read_workspace(session, workspaces.DEFAULT_WORKSPACE)
     except NotFound:
-        default = workspaces.create_workspace(session, workspaces.DEFAULT_WORKSPACE)
+        default = workspaces.create_workspace(session, settings, workspaces.DEFAULT_WORKSPACE)
         has_members = session.scalar(
             select(Membership.id).where(Membership.workspace_id == default.id)
         )
         if has_members is None:
             members.assign_role(session, default, ADMIN_USER, "owner")
+    for workspace in session.scalars(select(Workspace)):
+        datastores.ensure_default_datastore(session, settings, workspace)
     return admin
 
 

@@ -58,5 +58,5 @@ def start_platform(settings: Settings) -> Platform:
         secrets=load_secret_box(settings.data_dir, secret_key),
     )
     with platform.transaction() as session:
-        ensure_platform(session)
+        ensure_platform(session, settings)
     return platform

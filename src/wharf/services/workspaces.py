@@ -8,6 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from wharf.config import Settings
+from wharf.services import datastores
 from wharf.services.errors import Conflict, NotFound
 from wharf.services.naming import check_dns_label
 from wharf.store.models import Membership, User, Workspace
@@ -19,9 +21,14 @@ DEFAULT_WORKSPACE = "default"
 
 
 def create_workspace(
-    session: Session, name: str, *, owner: User | None = None, description: str = ""
+    session: Session,
+    settings: Settings,
+    name: str,
+    *,
+    owner: User | None = None,
+    description: str = "",
 ) -> Workspace:
-    """Create a workspace; its creator becomes its owner."""
+    """Create a workspace with its ``default`` datastore; its creator becomes its owner."""
     check_dns_label("workspace", name)
     if session.scalar(select(Workspace.id).where(Workspace.name == name)) is not None:
         raise Conflict(f"workspace {name!r} already exists")
@@ -34,6 +41,7 @@ def create_workspace(
     if owner is not None:
         session.add(Membership(workspace_id=workspace.id, user_id=owner.id, role="owner"))
         session.flush()
+    datastores.ensure_default_datastore(session, settings, workspace)
     return workspace
 
 

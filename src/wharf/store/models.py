@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, MetaData, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from wharf.store.types import UTCDateTime, utcnow
@@ -97,3 +106,59 @@ class Membership(Base):
 
     user: Mapped[User] = relationship()
     workspace: Mapped[Workspace] = relationship()
+
+
+class Datastore(Base):
+    """A named storage root of a workspace. Credentials are stored encrypted, never returned."""
+
+    __tablename__ = "datastores"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(String(1024), default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    credentials_ciphertext: Mapped[str | None] = mapped_column(Text, default=None)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str | None] = mapped_column(String(63), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AssetContainer(Base):
+    """A data asset or model by name; holds the counter that numbers its versions."""
+
+    __tablename__ = "asset_containers"
+    __table_args__ = (UniqueConstraint("workspace_id", "kind", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255))
+    next_version: Mapped[int] = mapped_column(Integer, default=1)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AssetVersion(Base):
+    """One immutable version of a data asset or model: where its files are and what they are."""
+
+    __tablename__ = "asset_versions"
+    __table_args__ = (UniqueConstraint("container_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    container_id: Mapped[int] = mapped_column(
+        ForeignKey("asset_containers.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(32))
+    path: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    flavor: Mapped[str | None] = mapped_column(String(32), default=None)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str | None] = mapped_column(String(63), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    container: Mapped[AssetContainer] = relationship()

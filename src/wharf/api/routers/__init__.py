@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from wharf.api.routers import health, members, roles, tokens, users, workspaces
+from wharf.api.routers import (
+    assets,
+    datastores,
+    health,
+    members,
+    roles,
+    tokens,
+    users,
+    workspaces,
+)
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -11,4 +20,7 @@ ROUTERS: list[APIRouter] = [
     workspaces.router,
     members.router,
     roles.router,
+    datastores.router,
+    assets.data_router,
+    assets.model_router,
 ]

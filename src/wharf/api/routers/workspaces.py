@@ -36,7 +36,7 @@ def create_workspace(
         owner = users.read_user_by_id(session, access.principal.user_id)
         return workspace_out(
             workspaces.create_workspace(
-                session, body.name, owner=owner, description=body.description
+                session, platform.settings, body.name, owner=owner, description=body.description
             )
         )
 

@@ -1,0 +1,186 @@
+"""``wharf data`` and ``wharf model``: versioned data assets and models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from wharf.cli._files import read_spec, upload_progress
+from wharf.cli._output import (
+    OutputFormat,
+    OutputOption,
+    WorkspaceOption,
+    emit,
+    open_client,
+    print_success,
+)
+from wharf.sdk import Data, InvalidRequestError, Model
+from wharf.storage.references import AssetReference, parse_reference
+
+data_app = typer.Typer(help="Data assets: create, list, show, archive.", no_args_is_help=True)
+model_app = typer.Typer(help="Models: create, list, show, archive.", no_args_is_help=True)
+
+COLUMNS = [
+    ("NAME", lambda v: v.name),
+    ("VERSION", lambda v: v.version),
+    ("TYPE", lambda v: getattr(v, "type", None) or getattr(v, "flavor", None)),
+    ("PATH", lambda v: v.path),
+    ("CREATED", lambda v: v.created_at),
+    ("BY", lambda v: v.created_by),
+]
+VersionOption = Annotated[str | None, typer.Option("--version", "-v", help="a version")]
+
+
+def split_name(text: str, kind: str) -> tuple[str, str | None]:
+    """``heart``, ``heart@latest``, ``heart:2``, ``data:heart:2`` or ``azureml:heart@latest``."""
+    candidate = (
+        text
+        if ":" in text and text.split(":", 1)[0] in ("data", "model", "azureml")
+        else f"{kind}:{text}"
+    )
+    reference = parse_reference(candidate, azureml_kind="data" if kind == "data" else "model")
+    if not isinstance(reference, AssetReference) or reference.kind != kind:
+        raise InvalidRequestError(422, "invalid", f"{text!r} does not name a {kind}")
+    return reference.name, reference.version
+
+
+def _fields(file: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
+    spec = read_spec(file) if file else {}
+    spec.pop("$schema", None)
+    spec.update({k: v for k, v in flags.items() if v is not None})
+    if not spec.get("name") or not spec.get("path"):
+        raise InvalidRequestError(422, "invalid", "give --file, or --name and --path")
+    if "version" in spec and spec["version"] is not None:
+        spec["version"] = str(spec["version"])
+    return spec
+
+
+@data_app.command("create")
+def create_data(
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="data asset YAML")] = None,
+    name: Annotated[str | None, typer.Option(help="asset name")] = None,
+    type: Annotated[str | None, typer.Option("--type", help="uri_file or uri_folder")] = None,
+    path: Annotated[str | None, typer.Option(help="local path (uploaded) or a reference")] = None,
+    version: VersionOption = None,
+    description: Annotated[str | None, typer.Option(help="what the data is")] = None,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Register a data asset version (the next number unless --version). Local paths are
+    uploaded to the default datastore. The YAML takes Azure ML's data-asset fields."""
+    spec = _fields(
+        file,
+        {"name": name, "type": type, "path": path, "version": version, "description": description},
+    )
+    data = Data.model_validate(spec)
+    with open_client(workspace) as client, upload_progress(data.path) as progress:
+        created = client.data.create_or_update(data, progress=progress)
+    if output is OutputFormat.json:
+        emit(created, output, COLUMNS)
+    else:
+        print_success(f"data {created.name} version {created.version}: {created.path}")
+
+
+@data_app.command("list")
+def list_data(
+    name: Annotated[str | None, typer.Argument(help="list this asset's versions")] = None,
+    archived: Annotated[bool, typer.Option(help="include archived")] = False,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """List data assets (their latest versions), or the versions of one."""
+    with open_client(workspace) as client:
+        emit(client.data.list(name, include_archived=archived), output, COLUMNS)
+
+
+@data_app.command("show")
+def show_data(
+    name: Annotated[str, typer.Argument(help="NAME, NAME@latest, NAME:VERSION or azureml:...")],
+    version: VersionOption = None,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Show one version (default: latest)."""
+    asset, parsed = split_name(name, "data")
+    with open_client(workspace) as client:
+        emit(client.data.get(asset, version or parsed), output, COLUMNS)
+
+
+@data_app.command("archive")
+def archive_data(
+    name: str, version: VersionOption = None, workspace: WorkspaceOption = None
+) -> None:
+    """Hide an asset (or one version) from listings and latest; explicit versions still work."""
+    with open_client(workspace) as client:
+        client.data.archive(name, version)
+    print_success(f"data {name}{' version ' + version if version else ''} archived")
+
+
+@model_app.command("create")
+def create_model(
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="model YAML")] = None,
+    name: Annotated[str | None, typer.Option(help="model name")] = None,
+    path: Annotated[str | None, typer.Option(help="local folder (uploaded) or a reference")] = None,
+    flavor: Annotated[str | None, typer.Option(help="custom or mlflow")] = None,
+    version: VersionOption = None,
+    description: Annotated[str | None, typer.Option(help="what the model is")] = None,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Register a model version: a folder of files (uploaded when local) and a flavor."""
+    spec = _fields(
+        file,
+        {
+            "name": name,
+            "path": path,
+            "flavor": flavor,
+            "version": version,
+            "description": description,
+        },
+    )
+    if spec.get("type") in ("custom_model", "mlflow_model"):  # Azure ML's model YAML
+        spec["flavor"] = spec.pop("type").removesuffix("_model")
+    model = Model.model_validate(spec)
+    with open_client(workspace) as client, upload_progress(model.path) as progress:
+        created = client.models.create_or_update(model, progress=progress)
+    if output is OutputFormat.json:
+        emit(created, output, COLUMNS)
+    else:
+        print_success(f"model {created.name} version {created.version}: {created.path}")
+
+
+@model_app.command("list")
+def list_models(
+    name: Annotated[str | None, typer.Argument(help="list this model's versions")] = None,
+    archived: Annotated[bool, typer.Option(help="include archived")] = False,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """List models (their latest versions), or the versions of one."""
+    with open_client(workspace) as client:
+        emit(client.models.list(name, include_archived=archived), output, COLUMNS)
+
+
+@model_app.command("show")
+def show_model(
+    name: Annotated[str, typer.Argument(help="NAME, NAME@latest, NAME:VERSION or azureml:...")],
+    version: VersionOption = None,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Show one version (default: latest)."""
+    model, parsed = split_name(name, "model")
+    with open_client(workspace) as client:
+        emit(client.models.get(model, version or parsed), output, COLUMNS)
+
+
+@model_app.command("archive")
+def archive_model(
+    name: str, version: VersionOption = None, workspace: WorkspaceOption = None
+) -> None:
+    """Hide a model (or one version) from listings and latest."""
+    with open_client(workspace) as client:
+        client.models.archive(name, version)
+    print_success(f"model {name}{' version ' + version if version else ''} archived")

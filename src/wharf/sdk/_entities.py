@@ -1,0 +1,46 @@
+"""Entities a user builds and gets back: ``Data`` and ``Model`` (shaped like Azure ML SDK v2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Data(BaseModel):
+    """A data asset version: a file (``uri_file``) or a folder (``uri_folder``) in storage.
+
+    ``path`` may be a local file or folder: ``client.data.create_or_update`` uploads it to the
+    workspace's default datastore first.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    path: str
+    type: str = "uri_folder"
+    version: str | None = None
+    description: str = ""
+    tags: dict[str, Any] = Field(default_factory=dict)
+    archived: bool = False
+    created_by: str | None = None
+    created_at: datetime | None = None
+    reference: str | None = Field(default=None, description="e.g. data:heart:2")
+
+
+class Model(BaseModel):
+    """A model version: a folder of model files and its flavor (``custom`` or ``mlflow``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    path: str
+    flavor: str = "custom"
+    version: str | None = None
+    description: str = ""
+    tags: dict[str, Any] = Field(default_factory=dict)
+    archived: bool = False
+    created_by: str | None = None
+    created_at: datetime | None = None
+    reference: str | None = Field(default=None, description="e.g. model:heart-clf:1")

@@ -1,0 +1,117 @@
+"""One fsspec filesystem per datastore type, built only from the datastore's own settings.
+
+Every client gets explicit credentials or explicit anonymity, so the server's environment
+(``AWS_*``, ``AZURE_STORAGE_*``, instance metadata, ``~/.aws``) never lends a datastore
+access it was not given. Instances skip fsspec's cache: a cached instance would keep old
+credentials alive after a datastore is updated.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+from fsspec import AbstractFileSystem  # type: ignore[import-untyped]
+from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
+
+from wharf.services.errors import Invalid
+from wharf.storage.datastore_config import (
+    AzureBlobDatastoreConfig,
+    DatastoreConfig,
+    DatastoreCredentials,
+    GcsDatastoreConfig,
+    LocalDatastoreConfig,
+    S3DatastoreConfig,
+)
+
+
+def build_filesystem(
+    config: DatastoreConfig, credentials: DatastoreCredentials
+) -> tuple[AbstractFileSystem, str]:
+    """The filesystem for ``config`` and the path of the datastore's root in it."""
+    if isinstance(config, LocalDatastoreConfig):
+        # auto_mkdir: writing runs/x.csv creates runs/, as it does on object stores.
+        return LocalFileSystem(auto_mkdir=True), str(config.root.resolve())
+    if isinstance(config, S3DatastoreConfig):
+        return _build_s3(config, credentials), _join_root(config.bucket, config.prefix)
+    if isinstance(config, AzureBlobDatastoreConfig):
+        return _build_azure(config, credentials), _join_root(config.container_name, config.prefix)
+    return _build_gcs(config, credentials), _join_root(config.bucket, config.prefix)
+
+
+def azure_account_url(config: AzureBlobDatastoreConfig) -> str:
+    """The blob service URL of an azure_blob datastore."""
+    if config.account_url:
+        return config.account_url.rstrip("/")
+    return f"{config.protocol}://{config.account_name}.blob.{config.endpoint}"
+
+
+def _join_root(bucket: str, prefix: str) -> str:
+    prefix = prefix.strip("/")
+    return f"{bucket}/{prefix}" if prefix else bucket
+
+
+def _build_s3(config: S3DatastoreConfig, credentials: DatastoreCredentials) -> AbstractFileSystem:
+    s3fs = _import_extra("s3fs", "s3")
+    options: dict[str, Any] = {"skip_instance_cache": True}
+    key = credentials.get("access_key_id")
+    if key is None:
+        options["anon"] = True
+    else:
+        options.update(
+            key=key,
+            secret=credentials.get("secret_access_key"),
+            token=credentials.get("session_token"),
+        )
+    if config.endpoint_url:
+        options["endpoint_url"] = config.endpoint_url
+    if config.region:
+        options["client_kwargs"] = {"region_name": config.region}
+    return s3fs.S3FileSystem(**options)
+
+
+def _build_azure(
+    config: AzureBlobDatastoreConfig, credentials: DatastoreCredentials
+) -> AbstractFileSystem:
+    adlfs = _import_extra("adlfs", "azure")
+    # Always a connection string: adlfs builds https:// account URLs itself, which rules
+    # out Azurite and private endpoints, and falls back to environment variables
+    # whenever a field is missing.
+    connection_string = credentials.get("connection_string")
+    if connection_string is None:
+        parts = [f"BlobEndpoint={azure_account_url(config)}"]
+        account_key = credentials.get("account_key")
+        sas_token = credentials.get("sas_token")
+        if account_key is not None:
+            parts += [f"AccountName={config.account_name}", f"AccountKey={account_key}"]
+        elif sas_token is not None:
+            parts.append(f"SharedAccessSignature={sas_token.lstrip('?')}")
+        connection_string = ";".join(parts) + ";"
+    return adlfs.AzureBlobFileSystem(
+        connection_string=connection_string, anon=False, skip_instance_cache=True
+    )
+
+
+def _build_gcs(config: GcsDatastoreConfig, credentials: DatastoreCredentials) -> AbstractFileSystem:
+    gcsfs = _import_extra("gcsfs", "gcs")
+    document = credentials.get("service_account_json")
+    options: dict[str, Any] = {
+        "token": json.loads(document) if document is not None else "anon",
+        "skip_instance_cache": True,
+    }
+    if config.project:
+        options["project"] = config.project
+    if config.endpoint_url:
+        options["endpoint_url"] = config.endpoint_url
+    return gcsfs.GCSFileSystem(**options)
+
+
+def _import_extra(module: str, extra: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise Invalid(
+            f"this datastore type needs the {module} package: install wharf[{extra}]",
+            code="datastore-type-unavailable",
+        ) from None
