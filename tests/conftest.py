@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.inprocess import PortalTransport, serve_in_process
+from tests.storage_servers import azure_container, azurite, s3_bucket, s3_server
 from wharf.api import create_app
 from wharf.config import Settings
 from wharf.sdk import Client
@@ -23,6 +24,8 @@ from wharf.services import bootstrap, members, tokens, users, workspaces
 from wharf.services.platform import Platform
 
 POSTGRES_URL = os.environ.get("WHARF_TEST_DATABASE_URL")
+# Real storage servers (Azurite from npm, moto's S3 server), started once per session.
+__all__ = ["azure_container", "azurite", "s3_bucket", "s3_server"]
 
 
 @pytest.fixture(autouse=True)

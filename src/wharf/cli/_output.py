@@ -93,7 +93,7 @@ def _cell(value: Any) -> str:
 
 def print_success(message: str) -> None:
     """A short confirmation on stderr, so stdout stays clean for scripts."""
-    error_console.print(f"[green]✓[/green] {message}", highlight=False)
+    error_console.print(f"[green]✓[/green] {message}", highlight=False, soft_wrap=True)
 
 
 def print_error(message: str) -> None:

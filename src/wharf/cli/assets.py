@@ -35,11 +35,10 @@ VersionOption = Annotated[str | None, typer.Option("--version", "-v", help="a ve
 
 def split_name(text: str, kind: str) -> tuple[str, str | None]:
     """``heart``, ``heart@latest``, ``heart:2``, ``data:heart:2`` or ``azureml:heart@latest``."""
-    candidate = (
-        text
-        if ":" in text and text.split(":", 1)[0] in ("data", "model", "azureml")
-        else f"{kind}:{text}"
-    )
+    prefixed = ":" in text and text.split(":", 1)[0] in ("data", "model", "azureml")
+    candidate = text if prefixed else f"{kind}:{text}"
+    if "@" not in candidate and candidate.count(":") < 2:
+        candidate += "@latest"  # a bare name means its latest version
     reference = parse_reference(candidate, azureml_kind="data" if kind == "data" else "model")
     if not isinstance(reference, AssetReference) or reference.kind != kind:
         raise InvalidRequestError(422, "invalid", f"{text!r} does not name a {kind}")
