@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import errno
-import socket
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
-import uvicorn
 
-from wharf.api import create_app
 from wharf.cli._output import console
-from wharf.config import Settings
 from wharf.sdk import ClientConfig, read_config, write_config
-from wharf.services import bootstrap
-from wharf.services.errors import Conflict
-from wharf.services.platform import start_platform
+
+if TYPE_CHECKING:
+    from wharf.config import Settings
 
 
 def up(
@@ -29,9 +24,16 @@ def up(
 ) -> None:
     """Start Wharf: API, console and workers, embedded (SQLite and a local datastore by
     default). Flags override WHARF_* environment variables. Ctrl-C stops it cleanly."""
+    # The server stack is imported here, not at the top: every other command stays quick.
+    import uvicorn
+
+    from wharf.api import create_app
+    from wharf.config import Settings
+    from wharf.services.ports import check_port_free
+
     overrides: dict[str, Any] = {"host": host, "port": port, "data_dir": data_dir}
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
-    _check_port_free(settings.host, settings.port)
+    check_port_free(settings.host, settings.port)
     config_note = _prepare(settings)
     url = settings.effective_public_url
     console.print(f"[bold]Wharf[/bold] is starting at [link={url}]{url}[/link]", highlight=False)
@@ -47,21 +49,6 @@ def up(
     )
 
 
-def _check_port_free(host: str, port: int) -> None:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise Conflict(
-                    f"port {port} on {host} is already in use: stop what uses it, "
-                    "or choose another with --port"
-                ) from None
-            raise Conflict(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-
-
 def _is_loopback(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     return host in ("localhost", "0.0.0.0", "::") or host.startswith("127.") or host == "::1"  # noqa: S104
@@ -70,6 +57,9 @@ def _is_loopback(url: str) -> bool:
 def _prepare(settings: Settings) -> str:
     """Migrate, bootstrap, and leave the CLI config pointing at this server with a working
     admin token. Returns a line that says what was done to the config."""
+    from wharf.services import bootstrap
+    from wharf.services.platform import start_platform
+
     platform = start_platform(settings)
     path = settings.config_dir / "config.toml"
     url = settings.effective_public_url

@@ -8,9 +8,7 @@ replay file written into the user's home folder.
 
 from __future__ import annotations
 
-import errno
 import json
-import socket
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +20,7 @@ from wharf.build.install import plan_install
 from wharf.build.s2i import RunCommand, plan_run
 from wharf.build.uv import Log
 from wharf.services.errors import Conflict, Invalid
+from wharf.services.ports import check_port_free
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates" / "model-project"
 
@@ -163,21 +162,6 @@ class PreparedServe:
     url: str
 
 
-def _check_port_free(host: str, port: int) -> None:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise Conflict(
-                    f"port {port} on {host} is already in use: stop what uses it, "
-                    "or choose another with --port"
-                ) from None
-            raise Conflict(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-
-
 def _browse_url(host: str, port: int) -> str:
     shown = "localhost" if host in ("0.0.0.0", "::") else host  # noqa: S104
     return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
@@ -198,7 +182,7 @@ def prepare_serve(
     ``env`` plays the part of the app's build and runtime variables; ``base_env`` is the
     machine's environment the app process starts from.
     """
-    _check_port_free(host, port)
+    check_port_free(host, port)
     project = detect_builder(project_dir)
     plan = plan_install(project, build_env=env)
     environment = ensure_environment(plan, envs_dir, log=log)

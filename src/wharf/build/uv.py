@@ -1,0 +1,74 @@
+"""Running uv: its binary, the environment it runs in, its output streamed to a log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from uv import find_uv_bin
+
+Log = Callable[[str], None]
+
+# S2I builds honour pip's index variables; uv spells them differently.
+_PIP_TO_UV = {"PIP_INDEX_URL": "UV_INDEX_URL", "PIP_EXTRA_INDEX_URL": "UV_EXTRA_INDEX_URL"}
+# Variables of the caller's own Python environment that must not leak into the app's.
+_FOREIGN = ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHOME", "PYTHONPATH", "UV_SYSTEM_PYTHON")
+
+
+@dataclass(frozen=True)
+class UvResult:
+    """How a uv command ended, and everything it printed."""
+
+    returncode: int
+    output: tuple[str, ...]
+
+
+def uv_environment(
+    build_env: Mapping[str, str], base_env: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The variables uv runs with: the machine's, the build's, and Wharf's fixed choices."""
+    env = dict(os.environ if base_env is None else base_env)
+    for name in _FOREIGN:
+        env.pop(name, None)
+    env.update(build_env)
+    for pip_name, uv_name in _PIP_TO_UV.items():
+        if pip_name in build_env and uv_name not in build_env:
+            env[uv_name] = build_env[pip_name]
+    # Wharf builds with the Python it was given; never fetch another one behind the user's back.
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def run_uv(args: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Log) -> UvResult:
+    """Run ``uv args...``, passing each line it prints to ``log`` as it comes."""
+    output: list[str] = []
+    with subprocess.Popen(
+        [find_uv_bin(), *args],
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as process:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            line = raw.rstrip("\n")
+            output.append(line)
+            log(line)
+    return UvResult(returncode=process.returncode, output=tuple(output))
+
+
+def summarise_failure(result: UvResult) -> str:
+    """The resolver's or installer's own message: from its first ``error:`` line on."""
+    lines = [line for line in result.output if line.strip()]
+    for index, line in enumerate(lines):
+        # uv starts its message with "error:" on a pipe and with a cross on a terminal.
+        if line.lstrip().startswith(("error:", "\u00d7")):
+            return "\n".join(lines[index:])
+    return "\n".join(lines[-15:]) or f"uv exited with code {result.returncode}"
