@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from wharf.api.problems import install_problem_handlers
 from wharf.api.routers import ROUTERS
 from wharf.config import Settings
+from wharf.services.build_runner import BuildRunner
 from wharf.services.platform import start_platform
 from wharf.version import __version__
 
@@ -22,9 +23,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     platform = await run_in_threadpool(start_platform, settings)
     app.state.platform = platform
+    runner = BuildRunner(platform)
+    await run_in_threadpool(runner.start)
+    app.state.build_runner = runner
     try:
         yield
     finally:
+        await run_in_threadpool(runner.stop)
         platform.close()
 
 

@@ -7,7 +7,19 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from wharf.cli import login, roles, tokens, up, users, workspaces
+from wharf.cli import (
+    apps,
+    assets,
+    datastores,
+    init,
+    login,
+    roles,
+    serve,
+    tokens,
+    up,
+    users,
+    workspaces,
+)
 from wharf.cli._output import print_error
 from wharf.sdk import ServerUnavailableError, WharfError
 from wharf.services.errors import ServiceError
@@ -59,11 +71,17 @@ def _root(
 
 app.command("up")(up.up)
 app.command("login")(login.login)
+app.command("init")(init.init)
+app.command("serve")(serve.serve)
 app.add_typer(tokens.app, name="token")
 app.add_typer(users.app, name="user")
 app.add_typer(roles.role_app, name="role")
 app.add_typer(roles.member_app, name="member")
 app.add_typer(workspaces.app, name="workspace")
+app.add_typer(datastores.app, name="datastore")
+app.add_typer(assets.data_app, name="data")
+app.add_typer(assets.model_app, name="model")
+app.add_typer(apps.app, name="app")
 
 
 def main() -> None:

@@ -162,3 +162,58 @@ class AssetVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     container: Mapped[AssetContainer] = relationship()
+
+
+class App(Base):
+    """An online endpoint built from a git repository and served behind a route."""
+
+    __tablename__ = "apps"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(63))
+    git_url: Mapped[str] = mapped_column(Text)
+    git_ref: Mapped[str] = mapped_column(String(255))
+    """The branch, tag or commit to build; the remote's default branch when created without."""
+    context_dir: Mapped[str] = mapped_column(String(1024), default="")
+    source_secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    build_env: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    runtime_env: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    replicas: Mapped[int] = mapped_column(Integer, default=1)
+    cpu: Mapped[str | None] = mapped_column(String(32), default=None)
+    memory: Mapped[str | None] = mapped_column(String(32), default=None)
+    labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    route: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    next_build: Mapped[int] = mapped_column(Integer, default=1)
+    serving_build: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The number of the build whose revision serves traffic (None until one is Complete)."""
+    created_by: Mapped[str | None] = mapped_column(String(63), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Build(Base):
+    """One numbered build of an app: source at a commit, an environment, a run command."""
+
+    __tablename__ = "builds"
+    __table_args__ = (UniqueConstraint("app_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    phase: Mapped[str] = mapped_column(String(16), index=True)
+    trigger: Mapped[str] = mapped_column(String(32))
+    git_ref: Mapped[str] = mapped_column(String(255))
+    commit_sha: Mapped[str | None] = mapped_column(String(64), default=None)
+    message: Mapped[str] = mapped_column(Text, default="")
+    """Why the build ended as it did, in plain words."""
+    environment_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    environment_reused: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    run_summary: Mapped[str | None] = mapped_column(Text, default=None)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str | None] = mapped_column(String(63), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    app: Mapped[App] = relationship()

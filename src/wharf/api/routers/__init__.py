@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from wharf.api.routers import (
+    apps,
     assets,
     datastores,
     health,
@@ -23,4 +24,5 @@ ROUTERS: list[APIRouter] = [
     datastores.router,
     assets.data_router,
     assets.model_router,
+    apps.router,
 ]

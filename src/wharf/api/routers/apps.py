@@ -1,0 +1,255 @@
+"""Apps and their builds: create from git, start and cancel builds, follow build logs."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
+
+from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
+from wharf.schemas import apps as schemas
+from wharf.services import apps, builds, workspaces
+from wharf.services.platform import Platform
+from wharf.store import models
+
+router = APIRouter(prefix="/workspaces/{ws}/apps", tags=["apps"])
+
+FOLLOW_POLL_SECONDS = 0.25
+
+
+def build_out(app: models.App, build: models.Build) -> schemas.Build:
+    duration = None
+    if build.started_at and build.finished_at:
+        duration = (build.finished_at - build.started_at).total_seconds()
+    return schemas.Build(
+        app=app.name,
+        number=build.number,
+        phase=build.phase,
+        trigger=build.trigger,
+        ref=build.git_ref,
+        commit_sha=build.commit_sha,
+        message=build.message,
+        environment_key=build.environment_key,
+        environment_reused=build.environment_reused,
+        run_summary=build.run_summary,
+        created_by=build.created_by,
+        created_at=build.created_at,
+        started_at=build.started_at,
+        finished_at=build.finished_at,
+        duration_seconds=duration,
+    )
+
+
+def app_out(
+    platform: Platform, ws: str, app: models.App, latest: models.Build | None
+) -> schemas.App:
+    route = apps.describe_route(
+        app, ws, platform.settings.effective_public_url, platform.settings.apps_domain
+    )
+    return schemas.App(
+        name=app.name,
+        git=app.git_url,
+        ref=app.git_ref,
+        context_dir=app.context_dir,
+        source_secret=app.source_secret,
+        build_env=app.build_env,
+        env=app.runtime_env,
+        replicas=app.replicas,
+        cpu=app.cpu,
+        memory=app.memory,
+        labels=app.labels,
+        route=schemas.Route(
+            enabled=route["enabled"],
+            hostname=app.route.get("hostname"),
+            path=app.route.get("path"),
+            urls=route["urls"],
+        ),
+        serving_build=app.serving_build,
+        latest_build=build_out(app, latest) if latest else None,
+        created_by=app.created_by,
+        created_at=app.created_at,
+    )
+
+
+def _wake_builds(request: Request) -> None:
+    runner = getattr(request.app.state, "build_runner", None)
+    if runner is not None:
+        runner.wake()
+
+
+@router.get("", response_model=list[schemas.App])
+def list_apps(
+    ws: WorkspaceName, platform: PlatformDep, _: Access = require("apps/read")
+) -> list[schemas.App]:
+    """Apps with their latest build and serving revision."""
+    with platform.transaction() as session:
+        workspace = workspaces.read_workspace(session, ws)
+        return [
+            app_out(platform, ws, app, builds.latest_build(session, app))
+            for app in apps.list_apps(session, workspace)
+        ]
+
+
+@router.post("", response_model=schemas.App, status_code=status.HTTP_201_CREATED)
+def create_app(
+    ws: WorkspaceName,
+    body: schemas.AppCreate,
+    request: Request,
+    platform: PlatformDep,
+    access: Access = require("apps/write"),
+) -> schemas.App:
+    """Create an app from a git repository and start Build #1. The repository is read now,
+    so an unreachable URL or a missing ref is a 422 at once."""
+    spec = apps.AppSpec(
+        git_url=body.git,
+        name=body.name,
+        ref=body.ref,
+        context_dir=body.context_dir,
+        source_secret=body.source_secret,
+        build_env=body.build_env,
+        runtime_env=body.env,
+        replicas=body.replicas,
+        cpu=body.cpu,
+        memory=body.memory,
+        labels=body.labels,
+        route=apps.RouteSpec(body.route.enabled, body.route.hostname, body.route.path),
+    )
+    with platform.transaction() as session:
+        workspace = workspaces.read_workspace(session, ws)
+        app, first = apps.create_app(
+            session, workspace, spec, created_by=access.principal.user_name
+        )
+        result = app_out(platform, ws, app, first)
+    _wake_builds(request)
+    return result
+
+
+@router.get("/{app}", response_model=schemas.App)
+def read_app(
+    ws: WorkspaceName, app: str, platform: PlatformDep, _: Access = require("apps/read")
+) -> schemas.App:
+    """One app."""
+    with platform.transaction() as session:
+        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        return app_out(platform, ws, found, builds.latest_build(session, found))
+
+
+@router.delete("/{app}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_app(
+    ws: WorkspaceName, app: str, platform: PlatformDep, _: Access = require("apps/write")
+) -> Response:
+    """Delete an app and its builds."""
+    with platform.transaction() as session:
+        apps.delete_app(
+            session, apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{app}/builds", response_model=list[schemas.Build])
+def list_builds(
+    ws: WorkspaceName, app: str, platform: PlatformDep, _: Access = require("builds/read")
+) -> list[schemas.Build]:
+    """Builds, newest first."""
+    with platform.transaction() as session:
+        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        return [build_out(found, b) for b in builds.list_builds(session, found)]
+
+
+@router.post("/{app}/builds", response_model=schemas.Build, status_code=status.HTTP_201_CREATED)
+def start_build(
+    ws: WorkspaceName,
+    app: str,
+    request: Request,
+    platform: PlatformDep,
+    body: schemas.BuildStart | None = None,
+    access: Access = require("builds/write"),
+) -> schemas.Build:
+    """Start the next numbered build of the app's ref (or of exactly ``commit``)."""
+    with platform.transaction() as session:
+        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        build = builds.start_build(
+            session,
+            found,
+            trigger="manual",
+            created_by=access.principal.user_name,
+            commit=body.commit if body else None,
+        )
+        result = build_out(found, build)
+    _wake_builds(request)
+    return result
+
+
+@router.get("/{app}/builds/{number}", response_model=schemas.Build)
+def read_build(
+    ws: WorkspaceName,
+    app: str,
+    number: int,
+    platform: PlatformDep,
+    _: Access = require("builds/read"),
+) -> schemas.Build:
+    """One build."""
+    with platform.transaction() as session:
+        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        return build_out(found, builds.read_build(session, found, number))
+
+
+@router.post("/{app}/builds/{number}/cancel", response_model=schemas.Build)
+def cancel_build(
+    ws: WorkspaceName,
+    app: str,
+    number: int,
+    platform: PlatformDep,
+    _: Access = require("builds/write"),
+) -> schemas.Build:
+    """Cancel a build: at once when Pending, within moments when Running."""
+    with platform.transaction() as session:
+        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        return build_out(found, builds.cancel_build(session, found, number))
+
+
+@router.get("/{app}/builds/{number}/log")
+def read_build_log(
+    ws: WorkspaceName,
+    app: str,
+    number: int,
+    platform: PlatformDep,
+    follow: bool = Query(default=False, description="stream until the build ends"),
+    _: Access = require("builds/read"),
+) -> StreamingResponse:
+    """The build's log as text; with ``follow=true`` it streams live until the build ends."""
+    with platform.transaction() as session:
+        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        build_id = builds.read_build(session, found, number).id
+    path = builds.build_log_path(platform.settings, ws, app, number)
+    return StreamingResponse(
+        _stream_log(platform, path, build_id, follow), media_type="text/plain; charset=utf-8"
+    )
+
+
+async def _stream_log(
+    platform: Platform, path: Path, build_id: int, follow: bool
+) -> AsyncIterator[bytes]:
+    offset = 0
+    while True:
+        if path.exists():
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+            if chunk:
+                offset += len(chunk)
+                yield chunk
+        if not follow or await asyncio.to_thread(_is_finished, platform, build_id):
+            if path.exists() and path.stat().st_size > offset:
+                continue  # the last lines came in after the build ended
+            return
+        await asyncio.sleep(FOLLOW_POLL_SECONDS)
+
+
+def _is_finished(platform: Platform, build_id: int) -> bool:
+    with platform.transaction() as session:
+        build = session.get(models.Build, build_id)
+        return build is None or build.phase in builds.FINAL_PHASES

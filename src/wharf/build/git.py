@@ -1,0 +1,139 @@
+"""Git sources: check a remote when an app is created, fetch its source for a build.
+
+Git runs as a child process with prompts switched off, so a private repository without
+credentials fails at once with git's own message instead of waiting for a password.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from wharf.build.uv import Log
+from wharf.services.errors import Invalid
+
+GIT_TIMEOUT = 120.0
+_QUIET_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ASKPASS": "/bin/false",
+    "SSH_ASKPASS": "/bin/false",
+    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o ConnectTimeout=15",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "LC_ALL": "C",
+}
+
+
+@dataclass(frozen=True)
+class RemoteInfo:
+    """What ``git ls-remote`` says about a repository."""
+
+    default_branch: str | None
+    branches: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+def _git_env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(_QUIET_ENV)
+    env.update(extra or {})
+    return env
+
+
+def _run_git(
+    args: list[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = GIT_TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=_git_env(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise Invalid(f"git {args[0]} did not finish within {timeout:.0f} s") from exc
+    except FileNotFoundError as exc:
+        raise Invalid("git is not installed on the Wharf server") from exc
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def inspect_remote(url: str, *, env: Mapping[str, str] | None = None) -> RemoteInfo:
+    """Branches, tags and the default branch of ``url``; Invalid when it cannot be read."""
+    result = _run_git(["ls-remote", "--symref", url], env=env, timeout=60)
+    if result.returncode != 0:
+        raise Invalid(
+            f"cannot read the git repository {url}: {_last_line(result.stderr)}", field="git"
+        )
+    default = None
+    branches, tags = [], []
+    for line in result.stdout.splitlines():
+        if line.startswith("ref: ") and line.endswith("\tHEAD"):
+            default = line[5:].split("\t", 1)[0].removeprefix("refs/heads/")
+            continue
+        name = line.split("\t", 1)[-1]
+        if name.startswith("refs/heads/"):
+            branches.append(name.removeprefix("refs/heads/"))
+        elif name.startswith("refs/tags/") and not name.endswith("^{}"):
+            tags.append(name.removeprefix("refs/tags/"))
+    return RemoteInfo(default, tuple(sorted(branches)), tuple(sorted(tags)))
+
+
+def choose_ref(url: str, info: RemoteInfo, ref: str | None) -> str:
+    """The ref to build: the one asked for if the remote has it, else the default branch."""
+    if ref is None:
+        if info.default_branch is None:
+            if not info.branches:
+                raise Invalid(f"the git repository {url} has no branches yet: push one first")
+            raise Invalid(f"the git repository {url} has no default branch: give --ref")
+        return info.default_branch
+    if ref in info.branches or ref in info.tags or _looks_like_commit(ref):
+        return ref
+    known = ", ".join(info.branches) or "none"
+    raise Invalid(f"ref {ref!r} does not exist in {url} (branches: {known})", field="ref")
+
+
+def _looks_like_commit(ref: str) -> bool:
+    return 7 <= len(ref) <= 64 and all(c in "0123456789abcdef" for c in ref.lower())
+
+
+def fetch_source(
+    url: str,
+    ref: str,
+    destination: Path,
+    *,
+    commit: str | None = None,
+    env: Mapping[str, str] | None = None,
+    log: Log,
+) -> str:
+    """Check out ``commit`` (or the tip of ``ref``) of ``url`` into ``destination``.
+
+    Returns the full commit SHA. Only that commit's tree is kept (no history beyond it).
+    """
+    destination.mkdir(parents=True, exist_ok=True)
+    steps = [
+        ["init", "--quiet", str(destination)],
+        ["-C", str(destination), "fetch", "--quiet", "--depth", "1", url, commit or ref],
+        ["-C", str(destination), "checkout", "--quiet", "--detach", "FETCH_HEAD"],
+    ]
+    for step in steps:
+        result = _run_git(step, env=env)
+        if result.returncode != 0:
+            target = f"commit {commit}" if commit else f"ref {ref!r}"
+            raise Invalid(f"cannot fetch {target} of {url}: {_last_line(result.stderr)}")
+    sha = _run_git(["-C", str(destination), "rev-parse", "HEAD"]).stdout.strip()
+    subject = _run_git(["-C", str(destination), "log", "-1", "--format=%s"]).stdout.strip()
+    log(f"checked out {sha[:12]} ({subject})")
+    return sha

@@ -1,0 +1,217 @@
+"""``wharf app``: apps from git, their builds and logs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from wharf.cli._output import (
+    OutputFormat,
+    OutputOption,
+    WorkspaceOption,
+    emit,
+    open_client,
+    print_error,
+    print_success,
+)
+from wharf.sdk import InvalidRequestError
+
+app = typer.Typer(
+    help="Apps built from git: create, list, show, delete, builds.", no_args_is_help=True
+)
+build_app = typer.Typer(
+    help="Builds of an app: start, list, show, logs, cancel.", no_args_is_help=True
+)
+app.add_typer(build_app, name="build")
+
+APP_COLUMNS = [
+    ("NAME", lambda a: a.name),
+    (
+        "BUILD",
+        lambda a: f"#{a.latest_build.number} {a.latest_build.phase}" if a.latest_build else "-",
+    ),
+    ("SERVING", lambda a: f"#{a.serving_build}" if a.serving_build else "-"),
+    ("REPLICAS", lambda a: a.replicas),
+    ("URL", lambda a: a.route.urls[0] if a.route.urls else "no route"),
+]
+BUILD_COLUMNS = [
+    ("BUILD", lambda b: f"#{b.number}"),
+    ("PHASE", lambda b: b.phase),
+    ("COMMIT", lambda b: (b.commit_sha or "")[:12] or "-"),
+    ("TRIGGER", lambda b: b.trigger),
+    ("DURATION", lambda b: f"{b.duration_seconds:.1f}s" if b.duration_seconds is not None else "-"),
+    ("MESSAGE", lambda b: b.message),
+]
+
+
+def parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    """``K=V`` flags into a dict."""
+    pairs: dict[str, str] = {}
+    for value in values or []:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            raise InvalidRequestError(422, "invalid", f"{what} {value!r} is not KEY=VALUE")
+        pairs[key] = rest
+    return pairs
+
+
+@app.command("create")
+def create(
+    git: Annotated[str, typer.Option("--git", help="repository URL")],
+    name: Annotated[str | None, typer.Option(help="default: from the repository name")] = None,
+    ref: Annotated[str | None, typer.Option(help="branch, tag or commit [HEAD's branch]")] = None,
+    context_dir: Annotated[str, typer.Option(help="the project's folder in the repo")] = "",
+    source_secret: Annotated[
+        str | None, typer.Option(help="credentials for a private repo")
+    ] = None,
+    env: Annotated[
+        list[str] | None, typer.Option("--env", "-e", help="runtime K=V; repeat")
+    ] = None,
+    build_env: Annotated[list[str] | None, typer.Option(help="build-time K=V; repeat")] = None,
+    replicas: Annotated[int, typer.Option(help="replica processes")] = 1,
+    cpu: Annotated[str | None, typer.Option(help="CPU limit per replica: 500m, 1")] = None,
+    memory: Annotated[str | None, typer.Option(help="memory limit per replica: 512Mi")] = None,
+    label: Annotated[list[str] | None, typer.Option("--label", "-l", help="K=V; repeat")] = None,
+    hostname: Annotated[str | None, typer.Option(help="a custom host name for the route")] = None,
+    path: Annotated[str | None, typer.Option(help="a path prefix on the custom host")] = None,
+    no_route: Annotated[bool, typer.Option("--no-route", help="do not expose the app")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="follow Build #1 until it ends")] = False,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Create an app from a git repository and start Build #1."""
+    fields = {
+        "name": name,
+        "ref": ref,
+        "context_dir": context_dir,
+        "source_secret": source_secret,
+        "env": parse_pairs(env, "--env"),
+        "build_env": parse_pairs(build_env, "--build-env"),
+        "replicas": replicas,
+        "cpu": cpu,
+        "memory": memory,
+        "labels": parse_pairs(label, "--label"),
+        "route": {"enabled": not no_route, "hostname": hostname, "path": path},
+    }
+    with open_client(workspace) as client:
+        created = client.apps.create(git, **fields)
+        if output is OutputFormat.json and not wait:
+            emit(created, output, APP_COLUMNS)
+            return
+        print_success(
+            f"app {created.name} created from {created.git} ({created.ref}); Build #1 started"
+        )
+        if wait:
+            _follow(client, created.name, 1, output)
+
+
+def _follow(client: object, app_name: str, number: int, output: OutputFormat) -> None:
+    from wharf.sdk import Client
+
+    assert isinstance(client, Client)
+    if output is OutputFormat.table:
+        for line in client.builds.logs(app_name, number, follow=True):
+            typer.echo(line)
+    build = client.builds.wait(app_name, number)
+    if output is OutputFormat.json:
+        emit(build, output, BUILD_COLUMNS)
+    if build.phase != "Complete":
+        print_error(f"Build #{number} {build.phase}: {build.message}")
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_(workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.table) -> None:
+    """List apps with their latest build, serving revision and URL."""
+    with open_client(workspace) as client:
+        emit(client.apps.list(), output, APP_COLUMNS)
+
+
+@app.command("show")
+def show(
+    name: str, workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.table
+) -> None:
+    """Show an app in full."""
+    with open_client(workspace) as client:
+        emit(client.apps.get(name), output, APP_COLUMNS)
+
+
+@app.command("delete")
+def delete(name: str, workspace: WorkspaceOption = None) -> None:
+    """Delete an app and its builds."""
+    with open_client(workspace) as client:
+        client.apps.delete(name)
+    print_success(f"app {name} deleted")
+
+
+@build_app.command("start")
+def start(
+    app_name: Annotated[str, typer.Argument(metavar="APP")],
+    commit: Annotated[str | None, typer.Option(help="build exactly this commit")] = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="stream the log")] = False,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Start the next build of APP."""
+    with open_client(workspace) as client:
+        build = client.builds.start(app_name, commit=commit)
+        if follow:
+            print_success(f"Build #{build.number} of {app_name} started")
+            _follow(client, app_name, build.number, output)
+            return
+    if output is OutputFormat.json:
+        emit(build, output, BUILD_COLUMNS)
+    else:
+        print_success(f"Build #{build.number} of {app_name} started")
+
+
+@build_app.command("list")
+def list_builds(
+    app_name: Annotated[str, typer.Argument(metavar="APP")],
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """List APP's builds, newest first."""
+    with open_client(workspace) as client:
+        emit(client.builds.list(app_name), output, BUILD_COLUMNS)
+
+
+@build_app.command("show")
+def show_build(
+    app_name: Annotated[str, typer.Argument(metavar="APP")],
+    number: int,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Show one build."""
+    with open_client(workspace) as client:
+        emit(client.builds.get(app_name, number), output, BUILD_COLUMNS)
+
+
+@build_app.command("logs")
+def logs(
+    app_name: Annotated[str, typer.Argument(metavar="APP")],
+    number: int,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="stream until it ends")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Print a build's log."""
+    with open_client(workspace) as client:
+        for line in client.builds.logs(app_name, number, follow=follow):
+            typer.echo(line)
+
+
+@build_app.command("cancel")
+def cancel(
+    app_name: Annotated[str, typer.Argument(metavar="APP")],
+    number: int,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Cancel a build."""
+    with open_client(workspace) as client:
+        build = client.builds.cancel(app_name, number)
+    print_success(
+        f"Build #{number} of {app_name}: {build.phase}"
+        + (" (stopping)" if build.phase == "Running" else "")
+    )

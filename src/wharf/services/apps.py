@@ -1,0 +1,182 @@
+"""Apps: online endpoints built from git, with their replicas, limits and route."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from wharf.build.git import RemoteInfo, choose_ref, inspect_remote
+from wharf.runtime.limits import parse_cpu, parse_memory
+from wharf.services import builds
+from wharf.services.errors import Conflict, Invalid, NotFound
+from wharf.services.naming import check_dns_label
+from wharf.storage.paths import find_path_problem
+from wharf.store.models import App, Build, Workspace
+
+MAX_REPLICAS = 20
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+)
+_LABEL_KEY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$")
+
+RemoteInspector = Callable[[str], RemoteInfo]
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """How an app is reached: on by default, at ``{app}-{ws}.{apps_domain}`` and
+    ``/apps/{ws}/{app}/``; ``hostname`` and ``path`` add a custom host and path prefix."""
+
+    enabled: bool = True
+    hostname: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """What a caller gives to create an app."""
+
+    git_url: str
+    name: str | None = None
+    ref: str | None = None
+    context_dir: str = ""
+    source_secret: str | None = None
+    build_env: Mapping[str, str] = field(default_factory=dict)
+    runtime_env: Mapping[str, str] = field(default_factory=dict)
+    replicas: int = 1
+    cpu: str | None = None
+    memory: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    route: RouteSpec = field(default_factory=RouteSpec)
+
+
+def derive_app_name(git_url: str) -> str:
+    """An app name from a repository URL, as OpenShift's import form does:
+    ``https://host/team/Heart-Model.git`` → ``heart-model``."""
+    last = git_url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    last = last.removesuffix(".git").lower()
+    name = re.sub(r"[^a-z0-9-]+", "-", last).strip("-")
+    name = re.sub(r"^[^a-z]+", "", name)[:63].rstrip("-")
+    if not name:
+        raise Invalid(f"cannot derive an app name from {git_url!r}: give --name", field="name")
+    return name
+
+
+def _check_env(kind: str, values: Mapping[str, str]) -> dict[str, str]:
+    for key in values:
+        if not _ENV_NAME.match(key):
+            raise Invalid(
+                f"{kind} variable name {key!r} is not valid: use letters, digits and '_', "
+                "not starting with a digit",
+                field=kind.replace(" ", "_"),
+            )
+    return {k: str(v) for k, v in values.items()}
+
+
+def _check_spec(spec: AppSpec) -> None:
+    if not 0 <= spec.replicas <= MAX_REPLICAS:
+        raise Invalid(f"replicas must be between 0 and {MAX_REPLICAS}", field="replicas")
+    if spec.cpu is not None:
+        parse_cpu(spec.cpu)
+    if spec.memory is not None:
+        parse_memory(spec.memory)
+    problem = find_path_problem(spec.context_dir.strip("/") if spec.context_dir else "")
+    if problem:
+        raise Invalid(
+            f"context dir {spec.context_dir!r} is not valid: {problem}", field="context_dir"
+        )
+    if spec.route.hostname is not None and not _HOSTNAME.match(spec.route.hostname.lower()):
+        raise Invalid(
+            f"hostname {spec.route.hostname!r} is not a valid host name", field="hostname"
+        )
+    if spec.route.path is not None and not spec.route.path.startswith("/"):
+        raise Invalid(f"route path {spec.route.path!r} must start with '/'", field="path")
+    for key in spec.labels:
+        if not _LABEL_KEY.match(key):
+            raise Invalid(f"label {key!r} is not valid", field="labels")
+
+
+def create_app(
+    session: Session,
+    workspace: Workspace,
+    spec: AppSpec,
+    *,
+    created_by: str | None,
+    inspect: RemoteInspector = inspect_remote,
+) -> tuple[App, Build]:
+    """Create an app and queue Build #1. The repository is read now (``git ls-remote``), so
+    an unreachable URL or a missing ref is refused at once rather than failing a build."""
+    name = check_dns_label("app", spec.name or derive_app_name(spec.git_url))
+    _check_spec(spec)
+    if _find(session, workspace, name) is not None:
+        raise Conflict(f"app {name!r} already exists in workspace {workspace.name!r}")
+    ref = choose_ref(spec.git_url, inspect(spec.git_url), spec.ref)
+    app = App(
+        workspace_id=workspace.id,
+        name=name,
+        git_url=spec.git_url,
+        git_ref=ref,
+        context_dir=spec.context_dir.strip("/"),
+        source_secret=spec.source_secret,
+        build_env=_check_env("build env", spec.build_env),
+        runtime_env=_check_env("runtime env", spec.runtime_env),
+        replicas=spec.replicas,
+        cpu=spec.cpu,
+        memory=spec.memory,
+        labels=dict(spec.labels),
+        route={
+            "enabled": spec.route.enabled,
+            "hostname": spec.route.hostname,
+            "path": spec.route.path,
+        },
+        created_by=created_by,
+    )
+    session.add(app)
+    session.flush()
+    first = builds.start_build(session, app, trigger="created", created_by=created_by)
+    return app, first
+
+
+def _find(session: Session, workspace: Workspace, name: str) -> App | None:
+    return session.scalar(select(App).where(App.workspace_id == workspace.id, App.name == name))
+
+
+def read_app(session: Session, workspace: Workspace, name: str) -> App:
+    app = _find(session, workspace, name)
+    if app is None:
+        raise NotFound(f"app {name!r} does not exist in workspace {workspace.name!r}")
+    return app
+
+
+def list_apps(session: Session, workspace: Workspace) -> list[App]:
+    return list(
+        session.scalars(select(App).where(App.workspace_id == workspace.id).order_by(App.name))
+    )
+
+
+def delete_app(session: Session, app: App) -> None:
+    """Forget an app and its builds (the runtime stops its replicas)."""
+    session.delete(app)
+    session.flush()
+
+
+def describe_route(app: App, workspace: str, public_url: str, apps_domain: str) -> dict[str, Any]:
+    """The URLs an app answers on."""
+    if not app.route.get("enabled", True):
+        return {"enabled": False, "urls": []}
+    scheme, _, rest = public_url.partition("://")
+    port = rest.rsplit(":", 1)[1] if ":" in rest else ""
+    suffix = f":{port}" if port else ""
+    urls = [
+        f"{public_url}/apps/{workspace}/{app.name}/",
+        f"{scheme}://{app.name}-{workspace}.{apps_domain}{suffix}/",
+    ]
+    if app.route.get("hostname"):
+        urls.append(f"{scheme}://{app.route['hostname']}{suffix}{app.route.get('path') or '/'}")
+    return {"enabled": True, "urls": urls}

@@ -1,0 +1,189 @@
+"""Runs queued builds on worker threads of the server (git and uv run as child processes).
+
+Started and stopped by the server's lifespan. Each build: fetch the source at its ref (or
+its exact commit), detect the builder, get the environment from the cache (building it if
+needed), and plan the run command; a Complete build is handed to ``on_complete`` to deploy.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from wharf.build.detect import detect_builder
+from wharf.build.environments import ensure_environment
+from wharf.build.git import fetch_source
+from wharf.build.install import plan_install
+from wharf.build.s2i import plan_run
+from wharf.services import builds
+from wharf.services.errors import ServiceError
+from wharf.services.platform import Platform
+from wharf.store.models import Build, Workspace
+
+logger = logging.getLogger("wharf.builds")
+
+OnComplete = Callable[[int], None]
+"""Called with the id of a build that became Complete."""
+
+
+class BuildCancelled(Exception):
+    """The build's cancel was requested while it ran."""
+
+
+class _BuildLog:
+    """Appends a build's lines to its log file and notices a cancel request on the way."""
+
+    def __init__(self, handle: TextIO, platform: Platform, build_id: int) -> None:
+        self._handle = handle
+        self._platform = platform
+        self._build_id = build_id
+        self._checked = 0.0
+
+    def __call__(self, line: str) -> None:
+        self._handle.write(line.rstrip("\n") + "\n")
+        self._handle.flush()
+        if time.monotonic() - self._checked > 0.5:
+            self._checked = time.monotonic()
+            self.raise_if_cancelled()
+
+    def raise_if_cancelled(self) -> None:
+        with self._platform.transaction() as session:
+            build = session.get(Build, self._build_id)
+            if build is not None and build.cancel_requested:
+                raise BuildCancelled
+
+
+def run_build(platform: Platform, build_id: int) -> str:
+    """Run one claimed (Running) build to its end; returns its final phase."""
+    settings = platform.settings
+    with platform.transaction() as session:
+        build = session.get(Build, build_id)
+        assert build is not None
+        app = build.app
+        workspace = session.get(Workspace, app.workspace_id)
+        assert workspace is not None
+        names = (workspace.name, app.name, build.number)
+        source = (app.git_url, build.git_ref, build.commit_sha, app.context_dir)
+        build_env, runtime_env = dict(app.build_env), dict(app.runtime_env)
+    log_path = builds.build_log_path(settings, *names)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    root = builds.build_source_dir(settings, *names)
+    with log_path.open("a", encoding="utf-8") as handle:
+        log = _BuildLog(handle, platform, build_id)
+        log(f"Build #{names[2]} of {names[1]}: {source[0]} at {source[2] or source[1]}")
+        try:
+            phase, message = _steps(platform, build_id, log, root, source, build_env, runtime_env)
+        except BuildCancelled:
+            phase, message = builds.CANCELLED, "cancelled while it ran"
+        except ServiceError as exc:
+            phase, message = builds.FAILED, exc.detail
+        except Exception as exc:  # a fault of Wharf's, not of the user's source
+            logger.exception("build %s of %s/%s failed unexpectedly", names[2], *names[:2])
+            phase, message = builds.ERROR, f"Wharf could not finish the build: {exc}"
+        log(message if phase != builds.COMPLETE else f"Build #{names[2]} is complete")
+    if phase != builds.COMPLETE:
+        shutil.rmtree(root, ignore_errors=True)
+    with platform.transaction() as session:
+        build = session.get(Build, build_id)
+        assert build is not None
+        builds.finish_build(session, build, phase, message)
+    return phase
+
+
+def _steps(
+    platform: Platform,
+    build_id: int,
+    log: _BuildLog,
+    root: Path,
+    source: tuple[str, str, str | None, str],
+    build_env: dict[str, str],
+    runtime_env: dict[str, str],
+) -> tuple[str, str]:
+    url, ref, commit, context_dir = source
+    shutil.rmtree(root, ignore_errors=True)
+    sha = fetch_source(url, ref, root, commit=commit, log=log)
+    with platform.transaction() as session:
+        build = session.get(Build, build_id)
+        assert build is not None
+        build.commit_sha = sha
+    log.raise_if_cancelled()
+    project_dir = root / context_dir if context_dir else root
+    if not project_dir.is_dir():
+        return builds.FAILED, f"context dir {context_dir!r} does not exist at commit {sha[:12]}"
+    project = detect_builder(project_dir)
+    log(f"builder: Python (found {', '.join(project.markers)})")
+    plan = plan_install(project, build_env=build_env)
+    environment = ensure_environment(plan, platform.settings.envs_dir, log=log)
+    log(
+        f"environment {environment.key} "
+        + ("reused from the cache" if environment.reused else "built")
+        + f" in {environment.seconds:.1f} s"
+    )
+    run = plan_run(project_dir, environment.path, 8080, runtime_env=runtime_env, log=log)
+    log(f"run command: {run.summary}")
+    with platform.transaction() as session:
+        build = session.get(Build, build_id)
+        assert build is not None
+        build.environment_key = environment.key
+        build.environment_reused = environment.reused
+        build.run_summary = run.summary
+    return builds.COMPLETE, f"Build #{build.number} is complete"
+
+
+class BuildRunner:
+    """Worker threads that take Pending builds, oldest first, one build per app at a time."""
+
+    def __init__(
+        self, platform: Platform, *, workers: int = 2, on_complete: OnComplete | None = None
+    ) -> None:
+        self._platform = platform
+        self._workers = workers
+        self._on_complete = on_complete
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        with self._platform.transaction() as session:
+            interrupted = builds.recover_interrupted_builds(session)
+        if interrupted:
+            logger.warning("%d build(s) were interrupted by a stop; marked Error", interrupted)
+        for index in range(self._workers):
+            thread = threading.Thread(target=self._loop, name=f"wharf-build-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def wake(self) -> None:
+        """Look for work now (called after a build is queued)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                with self._platform.transaction() as session:
+                    claimed = builds.claim_next_build(session)
+                    build_id = claimed.id if claimed else None
+            except Exception:
+                logger.exception("could not look for builds")
+                build_id = None
+            if build_id is None:
+                self._wake.wait(1.0)
+                self._wake.clear()
+                continue
+            if run_build(self._platform, build_id) == builds.COMPLETE and self._on_complete:
+                try:
+                    self._on_complete(build_id)
+                except Exception:
+                    logger.exception("deploying build %s failed", build_id)

@@ -1,0 +1,146 @@
+"""Builds: numbered per app, moving through the phases New → Pending → Running → Complete,
+or Failed (the source or its requirements are wrong), Error (Wharf could not finish), or
+Cancelled. Two builds of one app never run at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.orm import Session, aliased
+
+from wharf.config import Settings
+from wharf.services.errors import Conflict, NotFound
+from wharf.store.models import App, Build
+from wharf.store.types import utcnow
+
+NEW, PENDING, RUNNING = "New", "Pending", "Running"
+COMPLETE, FAILED, ERROR, CANCELLED = "Complete", "Failed", "Error", "Cancelled"
+FINAL_PHASES = (COMPLETE, FAILED, ERROR, CANCELLED)
+
+
+def start_build(
+    session: Session,
+    app: App,
+    *,
+    trigger: str,
+    created_by: str | None,
+    commit: str | None = None,
+) -> Build:
+    """Queue the app's next numbered build of its ref (or of exactly ``commit``)."""
+    number = (
+        session.execute(
+            update(App)
+            .where(App.id == app.id)
+            .values(next_build=App.next_build + 1)
+            .returning(App.next_build)
+        ).scalar_one()
+        - 1
+    )
+    build = Build(
+        app_id=app.id,
+        number=number,
+        phase=PENDING,
+        trigger=trigger,
+        git_ref=app.git_ref,
+        commit_sha=commit,
+        created_by=created_by,
+    )
+    session.add(build)
+    session.flush()
+    return build
+
+
+def read_build(session: Session, app: App, number: int) -> Build:
+    build = session.scalar(select(Build).where(Build.app_id == app.id, Build.number == number))
+    if build is None:
+        raise NotFound(f"app {app.name!r} has no build #{number}")
+    return build
+
+
+def list_builds(session: Session, app: App) -> list[Build]:
+    """The app's builds, newest first."""
+    return list(
+        session.scalars(select(Build).where(Build.app_id == app.id).order_by(Build.number.desc()))
+    )
+
+
+def latest_build(session: Session, app: App) -> Build | None:
+    return session.scalar(
+        select(Build).where(Build.app_id == app.id).order_by(Build.number.desc()).limit(1)
+    )
+
+
+def claim_next_build(session: Session) -> Build | None:
+    """Move the oldest Pending build whose app has nothing Running to Running, and return it.
+
+    The compare-and-set on the phase makes the claim safe when several workers look at once.
+    """
+    running = aliased(Build)
+    candidates = session.scalars(
+        select(Build)
+        .where(
+            Build.phase == PENDING,
+            ~exists().where(and_(running.app_id == Build.app_id, running.phase == RUNNING)),
+        )
+        .order_by(Build.id)
+        .limit(5)
+    ).all()
+    for build in candidates:
+        claimed = session.execute(
+            update(Build)
+            .where(Build.id == build.id, Build.phase == PENDING)
+            .values(phase=RUNNING, started_at=utcnow())
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            session.refresh(build)
+            return build
+    return None
+
+
+def finish_build(session: Session, build: Build, phase: str, message: str) -> Build:
+    """Record how a build ended."""
+    if phase not in FINAL_PHASES:
+        raise ValueError(f"{phase} is not a final phase")
+    build.phase = phase
+    build.message = message
+    build.finished_at = utcnow()
+    session.flush()
+    return build
+
+
+def cancel_build(session: Session, app: App, number: int) -> Build:
+    """Cancel a Pending build at once; ask a Running one to stop (its worker ends it)."""
+    build = read_build(session, app, number)
+    if build.phase in FINAL_PHASES:
+        raise Conflict(f"build #{number} of {app.name!r} is already {build.phase}")
+    if build.phase == RUNNING:
+        build.cancel_requested = True
+        session.flush()
+        return build
+    return finish_build(session, build, CANCELLED, "cancelled before it started")
+
+
+def recover_interrupted_builds(session: Session) -> int:
+    """Builds left Running by a server that stopped become Error; returns how many."""
+    result = session.execute(
+        update(Build)
+        .where(Build.phase == RUNNING)
+        .values(
+            phase=ERROR,
+            message="the server stopped while this build ran; start another build",
+            finished_at=utcnow(),
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def build_log_path(settings: Settings, workspace: str, app: str, number: int) -> Path:
+    """Where a build's log is written."""
+    return settings.logs_dir / "builds" / workspace / app / f"{number}.log"
+
+
+def build_source_dir(settings: Settings, workspace: str, app: str, number: int) -> Path:
+    """Where a build's checked-out source lives (replicas of its revision run from there)."""
+    return settings.builds_dir / workspace / app / str(number)
