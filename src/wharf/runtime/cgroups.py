@@ -189,11 +189,17 @@ class CgroupParent:
         unique = f"{name}-{secrets.token_hex(3)}"
         dirs: dict[str, Path] = {}
         made: dict[Path, Path] = {}
-        for controller, parent in self.dirs.items():
-            if parent not in made:
-                made[parent] = parent / unique
-                made[parent].mkdir()
-            dirs[controller] = made[parent]
+        try:
+            for controller, parent in self.dirs.items():
+                if parent not in made:
+                    (parent / unique).mkdir()
+                    made[parent] = parent / unique
+                dirs[controller] = made[parent]
+        except OSError:
+            for directory in made.values():
+                with contextlib.suppress(OSError):
+                    directory.rmdir()
+            raise
         return Cgroup(self.version, dirs)
 
     def remove(self) -> None:

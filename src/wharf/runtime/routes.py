@@ -1,0 +1,94 @@
+"""Routes: the names an app answers to, and what the proxy learns from matching a request."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import threading
+from dataclasses import dataclass, field
+
+from wharf.runtime.replicas import ReplicaSet
+from wharf.services.errors import Invalid
+
+PATH_ROUTE_ROOT = "/apps"
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+)
+
+
+@dataclass(frozen=True, order=True)
+class AppKey:
+    workspace: str
+    app: str
+
+    def __str__(self) -> str:
+        return f"{self.workspace}/{self.app}"
+
+
+@dataclass(frozen=True)
+class RouteOptions:
+    """An app's host-based route. The path route ``/apps/{ws}/{app}/`` always exists too.
+
+    As on OpenShift, ``path`` only selects which requests on the app's hostnames reach the app;
+    it is not removed from what the app sees."""
+
+    hostname: str | None = None
+    """A custom hostname, served in addition to ``{app}-{ws}.{apps_domain}``."""
+    path: str = "/"
+
+
+@dataclass
+class AppTarget:
+    """One app as the proxy sees it: the replica set serving it now."""
+
+    key: AppKey
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    current: ReplicaSet | None = None
+
+    def lease(self) -> ReplicaSet | None:
+        """The serving set, counted as having one more request in flight (``end_request``
+        when done); reading and counting under one lock is what lets a switch drain safely."""
+        with self.lock:
+            current = self.current
+            if current is not None:
+                current.begin_request()
+            return current
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    """What a request is for: an app (``target`` None when there is no such app)."""
+
+    name: str
+    target: AppTarget | None
+    prefix: str
+    """The path prefix the app is mounted under (``""`` for host-based routes)."""
+
+
+def strip_port(host: str) -> str:
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0] if ":" in host else host
+
+
+def is_under(path: str, prefix: str) -> bool:
+    return prefix == "/" or path == prefix or path.startswith(prefix + "/")
+
+
+def normalise_route(route: RouteOptions) -> RouteOptions:
+    hostname = route.hostname.strip().lower().rstrip(".") if route.hostname else None
+    if hostname is not None:
+        if not _HOSTNAME.match(hostname) or "." not in hostname:
+            raise Invalid(f"route hostname {route.hostname!r} is not a valid DNS name")
+        try:
+            ipaddress.ip_address(hostname)
+        except ValueError:
+            pass
+        else:
+            raise Invalid(f"route hostname {route.hostname!r} is an IP address, not a name")
+    path = route.path.strip() or "/"
+    if not path.startswith("/") or "//" in path or any(c in path for c in "?#% "):
+        raise Invalid(f"route path {route.path!r} must be a plain path starting with '/'")
+    if path != "/":
+        path = path.rstrip("/")
+    return RouteOptions(hostname=hostname, path=path)

@@ -1,0 +1,665 @@
+"""Supervised replicas as real processes: readiness, restarts, memory limits, stops, rollouts.
+
+Replicas here are a small ``http.server`` program (fast to start); the same paths with real
+gunicorn are in ``test_runtime_gunicorn.py``. The proxy runs under a real uvicorn on loopback.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from tests.processes import free_port
+from wharf.runtime.limits import (
+    LimitSupport,
+    ResourceLimits,
+    detect_limit_support,
+    rlimit_support,
+)
+from wharf.runtime.proxy import RouteProxy
+from wharf.runtime.registry import AppRegistry, RolloutResult
+from wharf.runtime.replica import ReplicaState
+from wharf.runtime.replicas import ReplicaSet
+from wharf.runtime.routes import AppKey
+from wharf.runtime.specs import Backoff, ProcessSpec, RevisionSpec
+from wharf.services.errors import Conflict
+
+pytestmark = pytest.mark.e2e
+
+HELLO = AppKey("default", "hello")
+FAST = Backoff(initial=0.2, factor=2.0, cap=1.0, reset_after=30.0)
+
+# A replica: an HTTP/1.1 keep-alive server whose behaviour the environment chooses.
+REPLICA_APP = r"""
+import http.server, json, os, sys, time
+
+port = int(sys.argv[1])
+started = os.environ.get("STARTS_FILE")
+if started:
+    with open(started, "a") as f:
+        f.write(f"{time.time()} {os.getpid()}\n")
+if os.environ.get("EXIT_AFTER"):
+    time.sleep(float(os.environ["EXIT_AFTER"]))
+    print("giving up on purpose", flush=True)
+    sys.exit(3)
+if os.environ.get("NEVER_LISTEN"):
+    time.sleep(3600)
+if os.environ.get("CHILD_IGNORING_TERM"):
+    import subprocess
+    child = subprocess.Popen([sys.executable, "-c",
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(3600)"])
+    with open(os.environ["CHILD_IGNORING_TERM"], "w") as f:
+        f.write(str(child.pid))
+held = []
+if os.environ.get("HOG_MB_EACH"):  # grow little by little, as a leak does
+    for _ in range(int(os.environ["HOG_MB_EACH"])):
+        held.append(b"x" * 2**20)
+        time.sleep(0.005)
+if os.environ.get("FORK_HOGS"):  # several processes that fit alone but not together
+    for _ in range(int(os.environ["FORK_HOGS"])):
+        if os.fork() == 0:
+            block = bytearray(int(os.environ["FORK_HOG_MB"]) * 2**20)
+            for i in range(0, len(block), 4096):
+                block[i] = 1
+            time.sleep(3600)
+            os._exit(0)
+
+REVISION = os.environ.get("REVISION", "?")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _send(self, status, body, content_type="text/plain"):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        path, _, query = self.path.partition("?")
+        if path.endswith("/headers"):
+            seen = {"path": self.path, "headers": dict(self.headers.items())}
+            self._send(200, json.dumps(seen).encode(), "application/json")
+        elif path.endswith("/slow"):
+            time.sleep(float(query or "1"))
+            self._send(200, f"slow {REVISION}".encode())
+        elif path.endswith("/stream"):
+            # 3 chunks; the last waits until the test creates the file named in the query.
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for piece in (b"first ", b"second "):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.flush()
+            deadline = time.time() + 30
+            while not os.path.exists(query) and time.time() < deadline:
+                time.sleep(0.02)
+            self.wfile.write(b"5\r\nlast.\r\n0\r\n\r\n")
+        elif path.endswith("/big"):
+            size = int(query)
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            block = b"0123456789abcdef" * 4096
+            while size > 0:
+                self.wfile.write(block[:size])
+                size -= len(block)
+        elif path.endswith("/hog"):
+            held.append(b"\x01" * (int(query) * 2**20))  # written, so really resident
+            self._send(200, b"survived")
+        else:
+            self._send(200, f"revision {REVISION} pid {os.getpid()} path {self.path}".encode())
+
+    def do_HEAD(self):
+        self.send_response(200)
+        self.send_header("Content-Length", self.path.partition("?")[2] or "0")
+        self.end_headers()
+
+    def do_POST(self):
+        if self.headers.get("Transfer-Encoding") == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self._send(200, b"echo:" + body)
+
+    def log_message(self, *args):
+        pass
+
+
+http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+"""
+
+
+def write_replica_app(folder: Path) -> Path:
+    script = folder / "replica_app.py"
+    script.write_text(REPLICA_APP)
+    return script
+
+
+def replica_spec(folder: Path, **env: str) -> ProcessSpec:
+    """A spec for the test replica, with ``{port}`` where the port goes."""
+    script = folder / "replica_app.py"
+    if not script.exists():
+        write_replica_app(folder)
+    full_env = {"PATH": os.environ["PATH"], **env}
+    return ProcessSpec([sys.executable, str(script), "{port}"], full_env, folder)
+
+
+def revision(folder: Path, name: str, replicas: int = 1, **env: str) -> RevisionSpec:
+    return RevisionSpec(
+        name, replica_spec(folder, REVISION=name, **env), replicas=replicas, backoff=FAST
+    )
+
+
+def pid_exists(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def assert_all_gone(pids: list[int], timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while any(pid_exists(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in pids if pid_exists(pid)] == []
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def serving_pids(registry: AppRegistry, key: AppKey = HELLO) -> list[int]:
+    status = registry.status(key)
+    assert status is not None
+    assert status.serving is not None
+    return [r.pid for r in status.serving.replicas if r.pid is not None]
+
+
+@contextmanager
+def open_registry(
+    tmp_path: Path, limit_support: LimitSupport | None = None
+) -> Iterator[AppRegistry]:
+    """A registry whose replicas, and cgroups, are all gone after the block."""
+    registry = AppRegistry(
+        apps_domain="apps.localhost", logs_dir=tmp_path / "logs", limit_support=limit_support
+    )
+    support = registry.start()
+    try:
+        yield registry
+    finally:
+        pids = [
+            replica.pid
+            for key in registry.list_apps()
+            for status in [registry.status(key)]
+            if status is not None
+            for replica_set in (status.serving, status.rolling_out)
+            if replica_set is not None
+            for replica in replica_set.replicas
+            if replica.pid is not None
+        ]
+        registry.close(grace=2)
+        assert_all_gone(pids)
+        if support.parent is not None and support.prepared:
+            assert not any(d.exists() for d in support.parent.created), "cgroups left behind"
+
+
+@contextmanager
+def serve_proxy(registry: AppRegistry, *, as_middleware: bool = False) -> Iterator[str]:
+    """The proxy around a FastAPI app (outermost, or as its middleware), under a real uvicorn
+    on a free loopback port."""
+    app = FastAPI()
+
+    @app.get("/api/v1/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    asgi: ASGIApp = app
+    if as_middleware:
+        app.add_middleware(RouteProxy, registry=registry)
+    else:
+        asgi = RouteProxy(app, registry=registry)
+    port = free_port()
+    config = uvicorn.Config(
+        asgi, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, 20, "uvicorn to start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(20)
+        assert not thread.is_alive()
+
+
+class Hammer:
+    """Bounded background load: GETs in a loop until stopped (or a request cap); records every
+    outcome so a test can assert that none failed."""
+
+    def __init__(self, url: str, *, cap: int = 20_000, headers: dict[str, str] | None = None):
+        self.url = url
+        self.cap = cap
+        self.headers = headers or {}
+        self.outcomes: list[str] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10, headers=self.headers) as client:
+            while not self._stop.is_set() and len(self.outcomes) < self.cap:
+                try:
+                    response = client.get(self.url)
+                    if response.status_code == 200:
+                        self.outcomes.append(response.text)
+                    else:
+                        self.failures.append(f"{response.status_code} {response.text}")
+                except httpx.HTTPError as exc:
+                    self.failures.append(repr(exc))
+                time.sleep(0.002)
+
+    def __enter__(self) -> Hammer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(20)
+
+    def wait_for(self, count: int, timeout: float = 20) -> None:
+        wait_until(lambda: len(self.outcomes) >= count, timeout, f"{count} answered requests")
+
+
+# -- replicas ------------------------------------------------------------------------------
+
+
+def test_replicas_become_ready_and_answer_on_their_own_ports(tmp_path: Path) -> None:
+    with open_registry(tmp_path) as registry:
+        result = registry.deploy(HELLO, revision(tmp_path, "1", replicas=2), ready_timeout=20)
+        assert result.succeeded, result.message
+        status = registry.status(HELLO)
+        assert status is not None
+        assert status.serving is not None
+        assert status.serving.phase == "Ready"
+        ports = {r.port for r in status.serving.replicas}
+        assert len(ports) == 2
+        for replica in status.serving.replicas:
+            assert replica.state is ReplicaState.READY
+            assert os.getsid(replica.pid or 0) == replica.pid, "each replica leads its own session"
+            reply = httpx.get(f"http://127.0.0.1:{replica.port}/x").text
+            assert reply == f"revision 1 pid {replica.pid} path /x"
+            assert replica.log_path.read_text().startswith("--- wharf ")
+
+
+def test_a_crashing_replica_restarts_with_growing_backoff(tmp_path: Path) -> None:
+    starts = tmp_path / "starts"
+    spec = RevisionSpec(
+        "1",
+        replica_spec(tmp_path, EXIT_AFTER="0.1", STARTS_FILE=str(starts)),
+        backoff=Backoff(initial=0.2, factor=2.0, cap=0.8, reset_after=30),
+    )
+    replica_set = ReplicaSet(
+        name="crashy", spec=spec, support=rlimit_support("test"), logs_dir=tmp_path / "logs"
+    )
+    replica_set.start()
+    try:
+
+        def started_five_times() -> bool:
+            return starts.exists() and len(starts.read_text().splitlines()) >= 5
+
+        wait_until(started_five_times, 30, "4 restarts")
+        wait_until(lambda: replica_set.status().replicas[0].last_exit is not None, 5, "an exit")
+        status = replica_set.status()
+        replica = status.replicas[0]
+        assert replica.last_exit is not None
+        assert replica.last_exit.reason == "Error"
+        assert replica.last_exit.code == 3
+        assert replica.last_exit.message == "exited with code 3: giving up on purpose"
+        assert status.phase in ("Degraded", "Progressing")
+        assert status.reason == "Error"
+        times = [float(line.split()[0]) for line in starts.read_text().splitlines()]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        # run 0.1 s + backoff 0.2, 0.4, 0.8, 0.8 (capped), plus start-up time
+        assert gaps[1] > gaps[0] + 0.1
+        assert gaps[2] > gaps[1] + 0.2
+        assert abs(gaps[3] - gaps[2]) < 0.3, "the cap holds"
+    finally:
+        pids = [int(line.split()[1]) for line in starts.read_text().splitlines()]
+        replica_set.stop(grace=2)
+        assert replica_set.status().phase == "Stopped"
+        assert_all_gone(pids)
+
+
+def test_stop_kills_the_whole_session_even_what_ignores_sigterm(tmp_path: Path) -> None:
+    child_file = tmp_path / "child.pid"
+    spec = RevisionSpec("1", replica_spec(tmp_path, CHILD_IGNORING_TERM=str(child_file)))
+    replica_set = ReplicaSet(
+        name="stubborn", spec=spec, support=rlimit_support("test"), logs_dir=tmp_path / "logs"
+    )
+    replica_set.start()
+    assert replica_set.wait_ready(20)
+    main_pid = replica_set.status().replicas[0].pid
+    assert main_pid is not None
+    child_pid = int(child_file.read_text())
+    assert pid_exists(child_pid)
+    started = time.monotonic()
+    replica_set.stop(grace=1)
+    assert time.monotonic() - started < 5
+    assert_all_gone([main_pid, child_pid], timeout=1)
+    assert replica_set.status().replicas[0].state is ReplicaState.STOPPED
+
+
+def test_replicas_die_with_a_killed_server(tmp_path: Path) -> None:
+    """kill -9 of Wharf itself leaves no replica behind (parent-death signal)."""
+    write_replica_app(tmp_path)
+    pid_file = tmp_path / "replica.pid"
+    program = f"""
+import sys, time
+from pathlib import Path
+from wharf.runtime.limits import rlimit_support
+from wharf.runtime.registry import AppRegistry
+from wharf.runtime.routes import AppKey
+from wharf.runtime.specs import ProcessSpec, RevisionSpec
+registry = AppRegistry(apps_domain="x", logs_dir=Path({str(tmp_path)!r}),
+                       limit_support=rlimit_support("test"))
+spec = ProcessSpec([sys.executable, {str(tmp_path / "replica_app.py")!r}, "{{port}}"],
+                   {{"PATH": "/usr/bin:/bin"}}, Path({str(tmp_path)!r}))
+registry.deploy(AppKey("w", "a"), RevisionSpec("1", spec, replicas=2), ready_timeout=20)
+pids = [r.pid for r in registry.status(AppKey("w", "a")).serving.replicas]
+Path({str(pid_file)!r}).write_text(" ".join(map(str, pids)))
+time.sleep(3600)
+"""
+    import subprocess
+
+    server = subprocess.Popen([sys.executable, "-c", program], start_new_session=True)
+    try:
+        wait_until(pid_file.exists, 30, "the replicas to start")
+        pids = [int(pid) for pid in pid_file.read_text().split()]
+        assert all(pid_exists(pid) for pid in pids)
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(10)
+        assert_all_gone(pids)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+# -- memory limits -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mechanism", ["detected", "rlimit"])
+def test_a_replica_over_its_memory_limit_is_killed_and_reported(
+    tmp_path: Path, mechanism: str
+) -> None:
+    support = detect_limit_support() if mechanism == "detected" else rlimit_support("test")
+    if support.memory is None:
+        pytest.skip(f"memory limits cannot be enforced here: {support.detail}")
+    spec = RevisionSpec(
+        "1",
+        replica_spec(tmp_path, HOG_MB_EACH="400"),
+        limits=ResourceLimits.parse(memory="128Mi"),
+        backoff=Backoff(initial=5, cap=5),
+    )
+    with open_registry(tmp_path, limit_support=support) as registry:
+        result = registry.deploy(HELLO, spec, ready_timeout=5)
+        assert not result.succeeded
+        status = registry.status(HELLO)
+        assert status is not None
+        assert status.last_rollout is not None
+        assert "exceeded its memory limit of 128Mi" in status.last_rollout.message
+        assert status.serving is None
+
+
+def test_memory_is_counted_over_the_whole_replica_without_cgroups(tmp_path: Path) -> None:
+    """Three processes of 60 MiB each fit a 128Mi limit alone, not together: the watch sees it."""
+    spec = RevisionSpec(
+        "1",
+        replica_spec(tmp_path, FORK_HOGS="3", FORK_HOG_MB="60"),
+        limits=ResourceLimits.parse(memory="128Mi"),
+        backoff=Backoff(initial=5, cap=5),
+    )
+    replica_set = ReplicaSet(
+        name="hogs", spec=spec, support=rlimit_support("test"), logs_dir=tmp_path / "logs"
+    )
+    replica_set.start()
+    try:
+        wait_until(
+            lambda: replica_set.status().replicas[0].state is ReplicaState.OOM_KILLED,
+            20,
+            "the replica to be OOMKilled",
+        )
+        status = replica_set.status()
+        assert status.reason == "OOMKilled"
+        assert status.message is not None
+        assert status.message.startswith("replica 0 exceeded its memory limit of 128Mi (it held ")
+        assert status.limits.memory is not None
+        assert status.limits.memory.enforced
+    finally:
+        replica_set.stop(grace=1)
+
+
+def test_served_app_going_over_its_limit_is_reported_and_comes_back(tmp_path: Path) -> None:
+    support = detect_limit_support()
+    if support.memory is None:
+        pytest.skip(f"memory limits cannot be enforced here: {support.detail}")
+    spec = RevisionSpec(
+        "1",
+        replica_spec(tmp_path),
+        replicas=1,
+        limits=ResourceLimits.parse(memory="128Mi"),
+        backoff=FAST,
+    )
+    with open_registry(tmp_path, limit_support=support) as registry:
+        assert registry.deploy(HELLO, spec, ready_timeout=20).succeeded
+        before = serving_pids(registry)
+        with serve_proxy(registry) as url, httpx.Client(timeout=20) as client:
+            hog = client.get(f"{url}/apps/default/hello/hog?300")
+            assert hog.status_code in (500, 502), hog.text  # killed, or refused the allocation
+
+            def reported() -> bool:
+                status = registry.status(HELLO)
+                assert status is not None
+                assert status.serving is not None
+                last = status.serving.replicas[0].last_exit
+                return last is not None and last.reason == "OOMKilled"
+
+            if support.mechanism != "rlimit":  # rlimits fail the allocation; nothing dies
+                wait_until(reported, 10, "OOMKilled to be reported")
+                status = registry.status(HELLO)
+                assert status is not None
+                assert status.serving is not None
+                replica = status.serving.replicas[0]
+                assert replica.last_exit is not None
+                assert replica.last_exit.message == "exceeded its memory limit of 128Mi"
+                wait_until(
+                    lambda: client.get(f"{url}/apps/default/hello/").status_code == 200,
+                    20,
+                    "the replica to come back",
+                )
+                assert serving_pids(registry) != before
+
+
+# -- rollouts ----------------------------------------------------------------------------
+
+
+def test_rolling_switch_under_load_fails_no_request(tmp_path: Path) -> None:
+    with open_registry(tmp_path) as registry:
+        assert registry.deploy(
+            HELLO, revision(tmp_path, "1", replicas=2), ready_timeout=20
+        ).succeeded
+        old = serving_pids(registry)
+        with serve_proxy(registry) as url, Hammer(f"{url}/apps/default/hello/") as load:
+            load.wait_for(20)
+            result = registry.deploy(HELLO, revision(tmp_path, "2", replicas=2), ready_timeout=20)
+            assert result.succeeded, result.message
+            assert (result.previous, result.serving) == ("1", "2")
+            served = len(load.outcomes)
+            load.wait_for(served + 20)
+        assert load.failures == []
+        revisions = [text.split()[1] for text in load.outcomes]
+        assert revisions[0] == "1"
+        assert revisions[-1] == "2"
+        switch = revisions.index("2")
+        assert set(revisions[switch:]) == {"2"}, "traffic moved at once, and only once"
+        assert_all_gone(old)
+
+
+def test_switch_waits_for_in_flight_requests_to_the_old_revision(tmp_path: Path) -> None:
+    with open_registry(tmp_path) as registry:
+        assert registry.deploy(HELLO, revision(tmp_path, "1"), ready_timeout=20).succeeded
+        with serve_proxy(registry) as url:
+            slow: list[httpx.Response] = []
+            request = threading.Thread(
+                target=lambda: slow.append(
+                    httpx.get(f"{url}/apps/default/hello/slow?2", timeout=20)
+                )
+            )
+            request.start()
+            time.sleep(0.5)
+            result = registry.deploy(HELLO, revision(tmp_path, "2"), ready_timeout=20)
+            request.join(20)
+            assert result.succeeded
+            assert result.seconds >= 1.0, "the old revision drained before it was stopped"
+            assert slow[0].status_code == 200
+            assert slow[0].text == "slow 1"
+
+
+def test_a_revision_that_never_gets_ready_leaves_the_old_one_serving(tmp_path: Path) -> None:
+    with open_registry(tmp_path) as registry:
+        assert registry.deploy(HELLO, revision(tmp_path, "1"), ready_timeout=20).succeeded
+        serving = serving_pids(registry)
+        never = revision(tmp_path, "2", replicas=2, NEVER_LISTEN="1")
+        result = registry.deploy(HELLO, never, ready_timeout=1.5)
+        assert not result.succeeded
+        assert result.reason == "ReadinessTimeout"
+        assert result.serving == "1"
+        assert re.search(r"^revision 2: 0 of 2 replicas ready after [12] s", result.message)
+        assert "does not answer HTTP on port" in result.message
+        assert result.message.endswith("revision 1 keeps serving")
+        crashing = registry.deploy(HELLO, revision(tmp_path, "3", EXIT_AFTER="0"), ready_timeout=1)
+        assert not crashing.succeeded
+        assert "replica 0 exited with code 3: giving up on purpose" in crashing.message
+        assert serving_pids(registry) == serving
+        with serve_proxy(registry) as url:
+            assert httpx.get(f"{url}/apps/default/hello/").text.startswith("revision 1 ")
+        status = registry.status(HELLO)
+        assert status is not None
+        assert status.rolling_out is None
+        assert status.last_rollout == crashing
+
+
+def test_rollback_is_just_a_deploy_of_an_earlier_revision(tmp_path: Path) -> None:
+    with open_registry(tmp_path) as registry:
+        for name in ("1", "2", "1"):
+            assert registry.deploy(HELLO, revision(tmp_path, name), ready_timeout=20).succeeded
+        with serve_proxy(registry) as url:
+            assert httpx.get(f"{url}/apps/default/hello/").text.startswith("revision 1 ")
+
+
+def test_stop_app_takes_routes_away_and_stops_replicas(tmp_path: Path) -> None:
+    with open_registry(tmp_path) as registry:
+        assert registry.deploy(
+            HELLO, revision(tmp_path, "1", replicas=2), ready_timeout=20
+        ).succeeded
+        pids = serving_pids(registry)
+        with serve_proxy(registry) as url:
+            registry.stop_app(HELLO, drain_timeout=1, stop_grace=1)
+            gone = httpx.get(f"{url}/apps/default/hello/")
+            assert gone.status_code == 404
+            assert gone.json()["code"] == "no-such-route"
+        assert_all_gone(pids)
+        assert registry.status(HELLO) is None
+
+
+def test_close_interrupts_a_rollout_and_stops_every_replica(tmp_path: Path) -> None:
+    registry = AppRegistry(
+        apps_domain="apps.localhost", logs_dir=tmp_path / "logs", limit_support=None
+    )
+    assert registry.deploy(HELLO, revision(tmp_path, "1"), ready_timeout=20).succeeded
+    results: list[RolloutResult] = []
+    never = revision(tmp_path, "2", replicas=2, NEVER_LISTEN="1")
+    rollout = threading.Thread(
+        target=lambda: results.append(registry.deploy(HELLO, never, ready_timeout=60))
+    )
+    rollout.start()
+
+    def new_replicas_running() -> bool:
+        status = registry.status(HELLO)
+        assert status is not None
+        rolling = status.rolling_out
+        return rolling is not None and all(r.pid is not None for r in rolling.replicas)
+
+    wait_until(new_replicas_running, 20, "the new revision's processes")
+    status = registry.status(HELLO)
+    assert status is not None
+    assert status.serving is not None
+    assert status.rolling_out is not None
+    pids = [r.pid for s in (status.serving, status.rolling_out) for r in s.replicas if r.pid]
+    started = time.monotonic()
+    registry.close(grace=1)
+    assert time.monotonic() - started < 10
+    rollout.join(10)
+    assert results[0].reason == "Stopped"
+    assert results[0].message == "the runtime is shutting down; revision 1 keeps serving"
+    assert_all_gone(pids)
+    with pytest.raises(Conflict):
+        registry.deploy(HELLO, revision(tmp_path, "3"))
+
+
+def test_a_replica_that_cannot_start_says_why_and_keeps_trying(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def failing_command(port: int) -> ProcessSpec:
+        calls.append(port)
+        if len(calls) == 1:
+            raise ValueError("APP_HOME names nowhere")
+        return ProcessSpec(["true"], {"PATH": "/usr/bin:/bin"}, tmp_path / "missing")
+
+    spec = RevisionSpec("1", failing_command, backoff=Backoff(initial=0.1, cap=0.1))
+    replica_set = ReplicaSet(
+        name="broken", spec=spec, support=rlimit_support("test"), logs_dir=tmp_path / "logs"
+    )
+    replica_set.start()
+    try:
+        wait_until(lambda: replica_set.status().restarts >= 2, 10, "two restarts")
+        assert len(set(calls)) == len(calls), "a new port for every start"
+        last = replica_set.status().replicas[0].last_exit
+        assert last is not None
+        assert last.reason == "StartFailed"
+        assert last.message == f"cannot start in {tmp_path / 'missing'}: No such file or directory"
+        assert not replica_set.wait_ready(0.2)
+    finally:
+        replica_set.stop(grace=1)
+    assert replica_set.status().phase == "Stopped"
