@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,7 +12,10 @@ from starlette.concurrency import run_in_threadpool
 from wharf.api.problems import install_problem_handlers
 from wharf.api.routers import ROUTERS
 from wharf.config import Settings
+from wharf.runtime.proxy import RouteProxy
+from wharf.runtime.registry import AppRegistry
 from wharf.services.build_runner import BuildRunner
+from wharf.services.deployments import deploy_build, restore_apps
 from wharf.services.platform import start_platform
 from wharf.version import __version__
 
@@ -23,13 +27,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     platform = await run_in_threadpool(start_platform, settings)
     app.state.platform = platform
-    runner = BuildRunner(platform)
+    registry: AppRegistry = app.state.registry
+    await run_in_threadpool(registry.start)
+
+    def deploy(build_id: int) -> None:
+        deploy_build(platform, registry, build_id)
+
+    runner = BuildRunner(platform, on_complete=deploy)
     await run_in_threadpool(runner.start)
     app.state.build_runner = runner
+    # Apps come back on their serving builds in the background: the API answers meanwhile.
+    threading.Thread(
+        target=restore_apps, args=(platform, registry), name="wharf-restore", daemon=True
+    ).start()
     try:
         yield
     finally:
         await run_in_threadpool(runner.stop)
+        await run_in_threadpool(registry.close)
         platform.close()
 
 
@@ -44,7 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.settings = settings or Settings()
+    app.state.settings = settings = settings or Settings()
+    # App routes (/apps/{ws}/{app}/..., {app}-{ws}.{apps_domain}) go to replicas; the rest to
+    # the API. The registry does nothing until the lifespan starts it.
+    app.state.registry = registry = AppRegistry(
+        apps_domain=settings.apps_domain, logs_dir=settings.logs_dir
+    )
+    app.add_middleware(RouteProxy, registry=registry)
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

@@ -25,14 +25,22 @@ build_app = typer.Typer(
 )
 app.add_typer(build_app, name="build")
 
+
+def _status(app: object, field: str, default: object = "-") -> object:
+    status = getattr(app, "status", None) or {}
+    return status.get(field, default)
+
+
 APP_COLUMNS = [
     ("NAME", lambda a: a.name),
+    ("PHASE", lambda a: _status(a, "reason") or _status(a, "phase", "NotDeployed")),
     (
         "BUILD",
         lambda a: f"#{a.latest_build.number} {a.latest_build.phase}" if a.latest_build else "-",
     ),
-    ("SERVING", lambda a: f"#{a.serving_build}" if a.serving_build else "-"),
-    ("REPLICAS", lambda a: a.replicas),
+    ("REVISION", lambda a: f"#{a.serving_build}" if a.serving_build else "-"),
+    ("READY", lambda a: f"{_status(a, 'ready', 0)}/{a.replicas}"),
+    ("RESTARTS", lambda a: _status(a, "restarts", 0)),
     ("URL", lambda a: a.route.urls[0] if a.route.urls else "no route"),
 ]
 BUILD_COLUMNS = [
@@ -143,6 +151,19 @@ def delete(name: str, workspace: WorkspaceOption = None) -> None:
     with open_client(workspace) as client:
         client.apps.delete(name)
     print_success(f"app {name} deleted")
+
+
+@app.command("logs")
+def app_logs(
+    name: str,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="keep streaming")] = False,
+    tail: Annotated[int, typer.Option(help="lines per replica to start with")] = 200,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Print the output of the app's replicas (its serving revision)."""
+    with open_client(workspace) as client:
+        for line in client.apps.logs(name, follow=follow, tail=tail):
+            typer.echo(line)
 
 
 @build_app.command("start")

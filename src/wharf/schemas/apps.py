@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -74,5 +75,9 @@ class App(ResponseModel):
     route: Route
     serving_build: int | None = Field(description="the build whose revision serves traffic")
     latest_build: Build | None = None
+    status: dict[str, Any] | None = Field(
+        default=None,
+        description="replicas now: phase, ready/desired, restarts, reason, enforced limits",
+    )
     created_by: str | None = None
     created_at: datetime

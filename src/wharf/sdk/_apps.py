@@ -46,6 +46,11 @@ class AppOperations:
     def delete(self, name: str) -> None:
         self._client._request("DELETE", self._client.workspace_path(f"/apps/{name}"))
 
+    def logs(self, name: str, *, follow: bool = False, tail: int = 200) -> Iterator[str]:
+        """The replicas' output, ``[replica-N] ``-prefixed; ``follow`` keeps streaming."""
+        path = self._client.workspace_path(f"/apps/{name}/logs")
+        yield from _stream_lines(self._client, path, {"follow": follow, "tail": tail})
+
 
 class BuildOperations:
     """``client.builds``: numbered builds of an app."""
@@ -87,17 +92,17 @@ class BuildOperations:
     def logs(self, app: str, number: int, *, follow: bool = False) -> Iterator[str]:
         """The build's log, line by line; with ``follow`` it streams until the build ends."""
         path = self._path(app, f"/{number}/log")
-        try:
-            with self._client._http.stream(
-                "GET", path, params={"follow": follow}, timeout=None
-            ) as response:
-                if not response.is_success:
-                    response.read()
-                    raise error_from_problem(
-                        response.status_code, response.json(), response.reason_phrase
-                    )
-                yield from response.iter_lines()
-        except httpx.TransportError as exc:
-            raise ServerUnavailableError(
-                f"lost the connection to {self._client.url}: {exc}"
-            ) from exc
+        yield from _stream_lines(self._client, path, {"follow": follow})
+
+
+def _stream_lines(client: Client, path: str, params: dict[str, Any]) -> Iterator[str]:
+    try:
+        with client._http.stream("GET", path, params=params, timeout=None) as response:
+            if not response.is_success:
+                response.read()
+                raise error_from_problem(
+                    response.status_code, response.json(), response.reason_phrase
+                )
+            yield from response.iter_lines()
+    except httpx.TransportError as exc:
+        raise ServerUnavailableError(f"lost the connection to {client.url}: {exc}") from exc

@@ -11,7 +11,8 @@ from fastapi.responses import StreamingResponse
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.schemas import apps as schemas
-from wharf.services import apps, builds, workspaces
+from wharf.services import apps, builds, deployments, workspaces
+from wharf.services.errors import Conflict
 from wharf.services.platform import Platform
 from wharf.store import models
 
@@ -43,9 +44,8 @@ def build_out(app: models.App, build: models.Build) -> schemas.Build:
     )
 
 
-def app_out(
-    platform: Platform, ws: str, app: models.App, latest: models.Build | None
-) -> schemas.App:
+def app_out(request: Request, ws: str, app: models.App, latest: models.Build | None) -> schemas.App:
+    platform: Platform = request.app.state.platform
     route = apps.describe_route(
         app, ws, platform.settings.effective_public_url, platform.settings.apps_domain
     )
@@ -69,6 +69,7 @@ def app_out(
         ),
         serving_build=app.serving_build,
         latest_build=build_out(app, latest) if latest else None,
+        status=deployments.runtime_status(request.app.state.registry, ws, app.name),
         created_by=app.created_by,
         created_at=app.created_at,
     )
@@ -82,13 +83,13 @@ def _wake_builds(request: Request) -> None:
 
 @router.get("", response_model=list[schemas.App])
 def list_apps(
-    ws: WorkspaceName, platform: PlatformDep, _: Access = require("apps/read")
+    ws: WorkspaceName, request: Request, platform: PlatformDep, _: Access = require("apps/read")
 ) -> list[schemas.App]:
     """Apps with their latest build and serving revision."""
     with platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
         return [
-            app_out(platform, ws, app, builds.latest_build(session, app))
+            app_out(request, ws, app, builds.latest_build(session, app))
             for app in apps.list_apps(session, workspace)
         ]
 
@@ -122,30 +123,41 @@ def create_app(
         app, first = apps.create_app(
             session, workspace, spec, created_by=access.principal.user_name
         )
-        result = app_out(platform, ws, app, first)
+        # Claimed inside the transaction: a host name another app has refuses the create.
+        deployments.register_route(request.app.state.registry, ws, app)
+        result = app_out(request, ws, app, first)
     _wake_builds(request)
     return result
 
 
 @router.get("/{app}", response_model=schemas.App)
 def read_app(
-    ws: WorkspaceName, app: str, platform: PlatformDep, _: Access = require("apps/read")
+    ws: WorkspaceName,
+    app: str,
+    request: Request,
+    platform: PlatformDep,
+    _: Access = require("apps/read"),
 ) -> schemas.App:
-    """One app."""
+    """One app, with what its replicas are doing now."""
     with platform.transaction() as session:
         found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
-        return app_out(platform, ws, found, builds.latest_build(session, found))
+        return app_out(request, ws, found, builds.latest_build(session, found))
 
 
 @router.delete("/{app}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_app(
-    ws: WorkspaceName, app: str, platform: PlatformDep, _: Access = require("apps/write")
+    ws: WorkspaceName,
+    app: str,
+    request: Request,
+    platform: PlatformDep,
+    _: Access = require("apps/write"),
 ) -> Response:
-    """Delete an app and its builds."""
+    """Delete an app and its builds; its replicas drain and stop."""
     with platform.transaction() as session:
         apps.delete_app(
             session, apps.read_app(session, workspaces.read_workspace(session, ws), app)
         )
+    deployments.stop_app(request.app.state.registry, ws, app)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -253,3 +265,52 @@ def _is_finished(platform: Platform, build_id: int) -> bool:
     with platform.transaction() as session:
         build = session.get(models.Build, build_id)
         return build is None or build.phase in builds.FINAL_PHASES
+
+
+@router.get("/{app}/logs")
+def read_app_logs(
+    ws: WorkspaceName,
+    app: str,
+    request: Request,
+    platform: PlatformDep,
+    follow: bool = Query(default=False, description="keep streaming new lines"),
+    tail: int = Query(default=200, ge=0, le=100_000, description="lines per replica first"),
+    _: Access = require("apps/read"),
+) -> StreamingResponse:
+    """The output of the serving revision's replicas, each line prefixed with its replica."""
+    with platform.transaction() as session:
+        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        paths = deployments.replica_log_paths(platform, ws, found)
+    if not paths:
+        raise Conflict(f"app {app!r} has no serving revision yet: see 'wharf app build list {app}'")
+    return StreamingResponse(
+        _stream_replica_logs(request, paths, tail, follow), media_type="text/plain; charset=utf-8"
+    )
+
+
+async def _stream_replica_logs(
+    request: Request, paths: list[Path], tail: int, follow: bool
+) -> AsyncIterator[bytes]:
+    offsets: dict[Path, int] = {}
+    for path in paths:
+        prefix = f"[{path.stem}] ".encode()
+        content = path.read_bytes() if path.exists() else b""
+        offsets[path] = len(content)
+        lines = content.splitlines()[-tail:] if tail else []
+        for line in lines:
+            yield prefix + line + b"\n"
+    while follow and not await request.is_disconnected():
+        for path in paths:
+            if not path.exists() or path.stat().st_size <= offsets[path]:
+                continue
+            with path.open("rb") as handle:
+                handle.seek(offsets[path])
+                chunk = handle.read()
+            complete, _, _rest = chunk.rpartition(b"\n")
+            if not complete:
+                continue
+            offsets[path] += len(complete) + 1
+            prefix = f"[{path.stem}] ".encode()
+            for line in complete.split(b"\n"):
+                yield prefix + line + b"\n"
+        await asyncio.sleep(FOLLOW_POLL_SECONDS)

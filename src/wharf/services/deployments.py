@@ -1,0 +1,178 @@
+"""Deployments: a Complete build becomes the app's serving revision; routes follow the app.
+
+Rolling out blocks (new replicas start, become ready, the old ones drain), so these functions
+run on worker threads, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from wharf.build.interfaces import Interface
+from wharf.build.s2i import RunCommand, plan_run
+from wharf.runtime.limits import ResourceLimits
+from wharf.runtime.registry import AppRegistry, RolloutResult
+from wharf.runtime.routes import AppKey, RouteOptions
+from wharf.runtime.specs import RevisionSpec
+from wharf.services import builds
+from wharf.services.platform import Platform
+from wharf.store.models import App, Build, Workspace
+
+logger = logging.getLogger("wharf.deployments")
+
+READY_TIMEOUT = 120.0
+# Only these of the server's variables reach an app: never the database URL or secret key.
+_PASSED_ENV = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME")
+
+
+def app_key(workspace: str, app: str) -> AppKey:
+    return AppKey(workspace, app)
+
+
+def route_options(app: App) -> RouteOptions | None:
+    """The registry's route for an app; None for ``--no-route``."""
+    if not app.route.get("enabled", True):
+        return None
+    return RouteOptions(hostname=app.route.get("hostname"), path=app.route.get("path") or "/")
+
+
+def register_route(registry: AppRegistry, workspace: str, app: App) -> None:
+    """Claim the app's host names and paths (Conflict if another app has them)."""
+    registry.set_route(app_key(workspace, app.name), route_options(app))
+
+
+def stop_app(registry: AppRegistry, workspace: str, app: str) -> None:
+    """Drain and stop a deleted app's replicas and give its routes up."""
+    key = app_key(workspace, app)
+    registry.stop_app(key)
+    registry.set_route(key, None)
+
+
+def revision_spec(platform: Platform, workspace: str, app: App, build: Build) -> RevisionSpec:
+    """How to run the replicas of ``build``: its checked-out source, its cached environment."""
+    assert build.environment_key is not None
+    source = builds.build_source_dir(platform.settings, workspace, app.name, build.number)
+    project_dir = source / app.context_dir if app.context_dir else source
+    env_dir = platform.settings.envs_dir / build.environment_key
+    base_env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
+    runtime_env = dict(app.runtime_env)
+    # Work the interface out once, not on every replica start.
+    first = plan_run(project_dir, env_dir, 8080, base_env=base_env, runtime_env=runtime_env)
+    interface: Interface = "asgi" if any("UvicornWorker" in arg for arg in first.argv) else "wsgi"
+
+    def command(port: int) -> RunCommand:
+        return plan_run(
+            project_dir,
+            env_dir,
+            port,
+            base_env=base_env,
+            runtime_env=runtime_env,
+            interface=interface,
+        )
+
+    wsgi_gunicorn = first.strategy == "gunicorn" and interface == "wsgi"
+    return RevisionSpec(
+        revision=f"build-{build.number}",
+        command=command,
+        replicas=app.replicas,
+        limits=ResourceLimits.parse(memory=app.memory, cpu=app.cpu),
+        prefix_style="script-name" if wsgi_gunicorn else "strip",
+    )
+
+
+def deploy_build(platform: Platform, registry: AppRegistry, build_id: int) -> RolloutResult:
+    """Roll a Complete build out; on success it becomes the app's serving build."""
+    with platform.transaction() as session:
+        build = session.get(Build, build_id)
+        assert build is not None
+        assert build.phase == builds.COMPLETE
+        app = build.app
+        workspace = session.get(Workspace, app.workspace_id)
+        assert workspace is not None
+        spec = revision_spec(platform, workspace.name, app, build)
+        key = app_key(workspace.name, app.name)
+        number = build.number
+    result = registry.deploy(key, spec, ready_timeout=READY_TIMEOUT)
+    with platform.transaction() as session:
+        build = session.get(Build, build_id)
+        if build is None:  # the app was deleted meanwhile
+            registry.stop_app(key)
+            return result
+        if result.succeeded:
+            build.app.serving_build = number
+        else:
+            build.message = (
+                f"Build #{number} is complete, but its revision did not start: {result.message}"
+            )
+    log_line = f"{key}: build #{number} {'serving' if result.succeeded else 'not deployed'}"
+    logger.info("%s (%s)", log_line, result.message)
+    return result
+
+
+def restore_apps(platform: Platform, registry: AppRegistry) -> None:
+    """After a start: every app gets its routes back and its serving build running again."""
+    with platform.transaction() as session:
+        found = session.execute(
+            select(App, Workspace.name).join(Workspace, Workspace.id == App.workspace_id)
+        ).all()
+        work: list[int] = []
+        for app, workspace in found:
+            try:
+                register_route(registry, workspace, app)
+            except Exception:
+                logger.exception("could not restore the route of %s/%s", workspace, app.name)
+            if app.serving_build is not None:
+                build = builds.read_build(session, app, app.serving_build)
+                work.append(build.id)
+    for build_id in work:
+        try:
+            deploy_build(platform, registry, build_id)
+        except Exception:
+            logger.exception("could not restore build id %s", build_id)
+
+
+def runtime_status(registry: AppRegistry, workspace: str, app: str) -> dict[str, Any] | None:
+    """What the app's replicas are doing now, for the API."""
+    status = registry.status(app_key(workspace, app))
+    if status is None:
+        return None
+    # Describe what serves; before anything does, the revision that is trying to.
+    current = status.serving or status.rolling_out
+    result: dict[str, Any] = {
+        "phase": current.phase if current else "NotDeployed",
+        "revision": status.serving.revision if status.serving else None,
+        "rolling_out": status.rolling_out.revision if status.rolling_out else None,
+        "ready": current.ready if current else 0,
+        "desired": current.desired if current else 0,
+        "restarts": current.restarts if current else 0,
+        "reason": current.reason if current else None,
+        "message": current.message if current else None,
+        "limits": {},
+    }
+    if current:
+        for name in ("memory", "cpu"):
+            limit = getattr(current.limits, name)
+            if limit is not None:
+                result["limits"][name] = {
+                    "requested": limit.requested,
+                    "enforced": limit.enforced,
+                    "how": limit.how,
+                }
+    if status.last_rollout is not None and not status.last_rollout.succeeded:
+        result["last_rollout_failure"] = status.last_rollout.message
+    return result
+
+
+def replica_log_paths(platform: Platform, workspace: str, app: App) -> list[Path]:
+    """The log files of the replicas of the app's serving revision (empty before one serves)."""
+    if app.serving_build is None:
+        return []
+    folder = (
+        platform.settings.logs_dir / "apps" / workspace / app.name / f"build-{app.serving_build}"
+    )
+    return [folder / f"replica-{index}.log" for index in range(max(app.replicas, 1))]

@@ -1,0 +1,149 @@
+"""Apps as a new user runs them: wharf init, git, wharf app create, curl the route.
+
+Real processes throughout: ``wharf up``, the CLI, git, uv, gunicorn replicas.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.gitrepos import commit_files, git
+from tests.processes import RunningWharf, run_wharf_up
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+CURL = [
+    "curl",
+    "-s",
+    "-X",
+    "POST",
+    "-H",
+    "Content-Type: application/json",
+    "--data",
+    '{"data": "hello world"}',
+]
+
+
+def init_project(wharf: RunningWharf, tmp_path: Path) -> Path:
+    result = wharf.cli("init", "--no-input", "-o", str(tmp_path / "work"))
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "work" / "my_model"
+    git(project, "init", "--quiet", "-b", "main")
+    git(project, "add", "-A")
+    git(project, "commit", "--quiet", "-m", "first model")
+    return project
+
+
+def app_status(wharf: RunningWharf, name: str) -> dict[str, object]:
+    shown = wharf.cli("app", "show", name, "--output", "json")
+    assert shown.returncode == 0, shown.stderr
+    status = json.loads(shown.stdout)["status"]
+    assert isinstance(status, dict)
+    return status
+
+
+def wait_for(predicate: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.3)
+    raise AssertionError("condition not reached in time")
+
+
+def test_init_commit_create_then_curl_the_route(tmp_path: Path) -> None:
+    with run_wharf_up(tmp_path) as wharf:
+        project = init_project(wharf, tmp_path)
+        created = wharf.cli("app", "create", "--git", project.as_uri(), "--replicas", "2", "--wait")
+        assert created.returncode == 0, created.stdout + created.stderr
+        assert "Build #1 is complete" in created.stdout
+        wait_for(lambda: app_status(wharf, "my-model")["ready"] == 2)
+
+        route = f"{wharf.url}/apps/default/my-model/predictions"
+        answer = subprocess.run([*CURL, route], capture_output=True, text=True, check=True)
+        assert json.loads(answer.stdout) == {"prediction": "not implemented"}
+        port = wharf.url.rsplit(":", 1)[1]
+        by_host = httpx.post(
+            f"{wharf.url}/predictions",
+            json={"data": "hello world"},
+            headers={"Host": f"my-model-default.apps.localhost:{port}"},
+        )
+        assert by_host.json() == {"prediction": "not implemented"}
+
+        logs = wharf.cli("app", "logs", "my-model")
+        assert logs.returncode == 0, logs.stderr
+        assert "[replica-0]" in logs.stdout
+        assert "[replica-1]" in logs.stdout
+        assert "Booting worker" in logs.stdout
+
+        listed = wharf.cli("app", "list")
+        assert "my-model" in listed.stdout
+        assert "#1 Complete" in listed.stdout
+
+        # kill -9 of one of two replicas: the route keeps answering; the replica comes back.
+        victim = int(
+            subprocess.run(
+                ["pgrep", "-f", "-o", "gunicorn wsgi:application"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()[0]
+        )
+        os.kill(victim, signal.SIGKILL)
+        failures = sum(httpx.post(route, json={"data": 1}).status_code != 200 for _ in range(60))
+        assert failures == 0
+        wait_for(lambda: app_status(wharf, "my-model")["ready"] == 2)
+        assert app_status(wharf, "my-model")["restarts"] == 1
+
+    # Stopping wharf up stops the replicas; starting it again brings the app back.
+    with run_wharf_up(tmp_path) as wharf:
+        route = f"{wharf.url}/apps/default/my-model/predictions"
+        wait_for(lambda: httpx.post(route, json={}).status_code == 200)
+        assert app_status(wharf, "my-model")["revision"] == "build-1"
+
+
+def test_a_requirements_typo_fails_the_build_with_the_installer_message(tmp_path: Path) -> None:
+    with run_wharf_up(tmp_path) as wharf:
+        project = init_project(wharf, tmp_path)
+        commit_files(project, {"requirements.txt": "flaskk-does-not-exist==99.0\n"}, "typo")
+        created = wharf.cli("app", "create", "--git", project.as_uri(), "--wait")
+        assert created.returncode == 1
+        assert "Build #1 Failed" in created.stderr
+        log = wharf.cli("app", "build", "logs", "my-model", "1")
+        assert "flaskk-does-not-exist" in log.stdout
+        assert "Traceback" not in created.stderr + log.stdout
+
+
+def test_an_app_over_its_memory_limit_is_stopped_and_reported(tmp_path: Path) -> None:
+    with run_wharf_up(tmp_path) as wharf:
+        project = init_project(wharf, tmp_path)
+        hog = "\nimport os\n_ballast = bytearray(os.environ.get('HOG', '0') and 512 * 2**20)\n"
+        commit_files(
+            project,
+            {"prediction.py": (project / "prediction.py").read_text() + hog},
+            "needs a lot of memory",
+        )
+        created = wharf.cli(
+            "app",
+            "create",
+            "--git",
+            project.as_uri(),
+            "--memory",
+            "256Mi",
+            "--env",
+            "HOG=1",
+            "--wait",
+        )
+        assert created.returncode == 0, created.stderr
+        wait_for(lambda: app_status(wharf, "my-model")["reason"] == "OOMKilled", timeout=90)
+        status = app_status(wharf, "my-model")
+        assert "memory limit" in str(status["message"])
+        assert status["limits"]["memory"]["requested"] == "256Mi"  # type: ignore[index]
