@@ -147,3 +147,51 @@ def test_an_app_over_its_memory_limit_is_stopped_and_reported(tmp_path: Path) ->
         status = app_status(wharf, "my-model")
         assert "memory limit" in str(status["message"])
         assert status["limits"]["memory"]["requested"] == "256Mi"  # type: ignore[index]
+
+
+def test_custom_hostname_and_path_and_no_route(tmp_path: Path) -> None:
+    with run_wharf_up(tmp_path) as wharf:
+        project = init_project(wharf, tmp_path)
+        custom = wharf.cli(
+            "app",
+            "create",
+            "--git",
+            project.as_uri(),
+            "--name",
+            "heart",
+            "--hostname",
+            "models.example.org",
+            "--path",
+            "/predictions",
+            "--wait",
+        )
+        assert custom.returncode == 0, custom.stderr
+        hidden = wharf.cli(
+            "app", "create", "--git", project.as_uri(), "--name", "hidden", "--no-route", "--wait"
+        )
+        assert hidden.returncode == 0, hidden.stderr
+        port = wharf.url.rsplit(":", 1)[1]
+        wait_for(lambda: app_status(wharf, "heart")["ready"] == 1)
+        on_custom = httpx.post(
+            f"{wharf.url}/predictions", json={}, headers={"Host": f"models.example.org:{port}"}
+        )
+        assert on_custom.json() == {"prediction": "not implemented"}
+        elsewhere = httpx.get(f"{wharf.url}/status", headers={"Host": "models.example.org"})
+        assert elsewhere.status_code == 404, "only the route's path is served on that host"
+        wait_for(lambda: app_status(wharf, "hidden")["ready"] == 1)
+        assert (
+            httpx.post(f"{wharf.url}/apps/default/hidden/predictions", json={}).status_code == 404
+        )
+        taken = wharf.cli(
+            "app",
+            "create",
+            "--git",
+            project.as_uri(),
+            "--name",
+            "other",
+            "--hostname",
+            "models.example.org",
+        )
+        assert taken.returncode == 1
+        assert "already routed" in taken.stderr
+        assert "other" not in wharf.cli("app", "list").stdout, "a refused create leaves nothing"
