@@ -8,26 +8,14 @@ and times from ``app create`` until the route answers; then commits a change to
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import sys
-import tempfile
 import time
-import tomllib
-from pathlib import Path
 
 import httpx
 
-WHARF = str(Path(sys.executable).parent / "wharf")
+from bench.server import WHARF, running_wharf
+
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@wharf.invalid"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait(check: object, timeout: float = 300) -> float:
@@ -43,57 +31,39 @@ def _wait(check: object, timeout: float = 300) -> float:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        port = _free_port()
-        env = dict(
-            os.environ,
-            WHARF_DATA_DIR=f"{tmp}/data",
-            WHARF_CONFIG_DIR=f"{tmp}/config",
-            WHARF_LOG_LEVEL="warning",
+    with running_wharf() as server:
+        subprocess.run(
+            [WHARF, "init", "--no-input", "-o", str(server.tmp)],
+            env=server.env,
+            check=True,
+            capture_output=True,
         )
-        server = subprocess.Popen(
-            [WHARF, "up", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+        project = server.tmp / "my_model"
+        subprocess.run([*GIT, "init", "-q", "-b", "main"], cwd=project, check=True)
+        subprocess.run([*GIT, "add", "-A"], cwd=project, check=True)
+        subprocess.run([*GIT, "commit", "-qm", "first"], cwd=project, check=True)
+        route = f"{server.url}/apps/default/my-model/predictions"
+
+        started = time.perf_counter()
+        subprocess.run(
+            [WHARF, "app", "create", "--git", project.as_uri()],
+            env=server.env,
+            check=True,
+            capture_output=True,
         )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            _wait(lambda: httpx.get(f"{base}/api/v1/health").status_code == 200, 60)
-            subprocess.run(
-                [WHARF, "init", "--no-input", "-o", tmp], env=env, check=True, capture_output=True
-            )
-            project = Path(tmp) / "my_model"
-            subprocess.run([*GIT, "init", "-q", "-b", "main"], cwd=project, check=True)
-            subprocess.run([*GIT, "add", "-A"], cwd=project, check=True)
-            subprocess.run([*GIT, "commit", "-qm", "first"], cwd=project, check=True)
-            route = f"{base}/apps/default/my-model/predictions"
+        _wait(lambda: httpx.post(route, json={}).status_code == 200)
+        cold = time.perf_counter() - started
 
-            started = time.perf_counter()
-            subprocess.run(
-                [WHARF, "app", "create", "--git", project.as_uri()],
-                env=env,
-                check=True,
-                capture_output=True,
-            )
-            _wait(lambda: httpx.post(route, json={}).status_code == 200)
-            cold = time.perf_counter() - started
-
-            prediction = project / "prediction.py"
-            prediction.write_text(prediction.read_text().replace("not implemented", "v2"))
-            subprocess.run([*GIT, "commit", "-qam", "code only"], cwd=project, check=True)
-            token = tomllib.loads(Path(f"{tmp}/config/config.toml").read_text())["token"]
-            started = time.perf_counter()
-            httpx.post(
-                f"{base}/api/v1/workspaces/default/apps/my-model/builds",
-                headers={"Authorization": f"Bearer {token}"},
-            ).raise_for_status()
-            _wait(lambda: httpx.post(route, json={}).json() == {"prediction": "v2"})
-            rebuild = time.perf_counter() - started
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
+        prediction = project / "prediction.py"
+        prediction.write_text(prediction.read_text().replace("not implemented", "v2"))
+        subprocess.run([*GIT, "commit", "-qam", "code only"], cwd=project, check=True)
+        started = time.perf_counter()
+        httpx.post(
+            f"{server.url}/api/v1/workspaces/default/apps/my-model/builds",
+            headers={"Authorization": f"Bearer {server.token}"},
+        ).raise_for_status()
+        _wait(lambda: httpx.post(route, json={}).json() == {"prediction": "v2"})
+        rebuild = time.perf_counter() - started
     print(f"{'case':<44}{'seconds':>9}")
     print(f"{'cold build (new environment) to serving':<44}{cold:>9.2f}")
     print(f"{'code-only rebuild to serving the new code':<44}{rebuild:>9.2f}  (goal <= 5 s)")

@@ -9,23 +9,11 @@ Set ``WHARF_BENCH_UPLOAD_MIB`` to change the size.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
-WHARF = str(Path(sys.executable).parent / "wharf")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from bench.server import WHARF, running_wharf
 
 
 def _write_folder(folder: Path, total_mib: int) -> None:
@@ -40,47 +28,21 @@ def _write_folder(folder: Path, total_mib: int) -> None:
 
 def main() -> None:
     total_mib = int(os.environ.get("WHARF_BENCH_UPLOAD_MIB", "1024"))
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "big"
+    with running_wharf() as server:
+        folder = server.tmp / "big"
         _write_folder(folder, total_mib)
         size = sum(p.stat().st_size for p in folder.iterdir())
-        port = _free_port()
-        env = dict(
-            os.environ,
-            WHARF_DATA_DIR=f"{tmp}/data",
-            WHARF_CONFIG_DIR=f"{tmp}/config",
-            WHARF_LOG_LEVEL="warning",
-        )
-        server = subprocess.Popen(
-            [WHARF, "up", "--port", str(port)],
-            env=env,
+        started = time.perf_counter()
+        cli = subprocess.Popen(
+            [WHARF, "data", "create", "--name", "big", "--path", str(folder)],
+            env=server.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,
         )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                time.sleep(0.2)
-            started = time.perf_counter()
-            cli = subprocess.Popen(
-                [WHARF, "data", "create", "--name", "big", "--path", str(folder)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-            )
-            _, status, usage = os.wait4(cli.pid, 0)
-            elapsed = time.perf_counter() - started
-            cli.returncode = os.waitstatus_to_exitcode(status)
-            server_rss = _rss_mib(server.pid)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
+        _, status, usage = os.wait4(cli.pid, 0)
+        elapsed = time.perf_counter() - started
+        cli.returncode = os.waitstatus_to_exitcode(status)
+        server_rss = _rss_mib(server.process.pid)
     peak_mib = usage.ru_maxrss / 1024
     print(
         f"uploaded {size / 2**30:.2f} GiB in {elapsed:.1f} s "

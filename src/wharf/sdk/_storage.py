@@ -8,10 +8,10 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
-from wharf.schemas.storage import Asset, AssetVersion, Datastore, StoredFile
+from wharf.schemas.storage import Asset, Datastore, StoredFile
 from wharf.sdk._entities import Data, Model
 from wharf.sdk._errors import InvalidRequestError
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from wharf.sdk._client import Client
 
 CHUNK_SIZE = 1024 * 1024
+Entity = TypeVar("Entity", Data, Model)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 Progress = Callable[[int], None]
 
@@ -121,8 +122,30 @@ def upload_size(local_path: str | Path) -> int:
     return sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
 
 
-class _AssetOperations(_Operations):
+class _AssetOperations(_Operations, Generic[Entity]):
+    """What data assets and models share: versions, ``latest``, listing, archiving."""
+
     _collection = ""
+    _entity: type[Entity]
+
+    def get(self, name: str, version: str | None = None, *, label: str | None = None) -> Entity:
+        """A version by number, or by ``label="latest"`` (the default)."""
+        return self._entity.model_validate(self._get(name, version, label))
+
+    def list(
+        self, name: str | None = None, *, include_archived: bool = False
+    ) -> builtins.list[Entity]:
+        """Versions of ``name`` (newest first), or the latest version of every asset."""
+        if name is None:
+            return [
+                self.get(a.name)
+                for a in self.list_assets(include_archived=include_archived)
+                if a.latest_version is not None
+            ]
+        found = self._client._request(
+            "GET", self._versions_path(name), params={"archived": include_archived}
+        )
+        return [self._entity.model_validate(v) for v in found]
 
     def _versions_path(self, name: str) -> str:
         return self._client.workspace_path(f"/{self._collection}/{name}/versions")
@@ -155,10 +178,11 @@ class _AssetOperations(_Operations):
         return path
 
 
-class DataOperations(_AssetOperations):
+class DataOperations(_AssetOperations[Data]):
     """``client.data``: versioned data assets."""
 
     _collection = "data"
+    _entity = Data
 
     def create_or_update(self, data: Data, *, progress: Progress | None = None) -> Data:
         """Register a version; a local ``path`` is uploaded to the default datastore first."""
@@ -170,32 +194,14 @@ class DataOperations(_AssetOperations):
             "tags": data.tags,
         }
         created = self._client._request("POST", self._versions_path(data.name), json=body)
-        return Data.model_validate(AssetVersion.model_validate(created).model_dump())
-
-    def get(self, name: str, version: str | None = None, *, label: str | None = None) -> Data:
-        """A version by number, or by ``label="latest"`` (the default)."""
-        return Data.model_validate(self._get(name, version, label))
-
-    def list(
-        self, name: str | None = None, *, include_archived: bool = False
-    ) -> builtins.list[Data]:
-        """Versions of ``name`` (newest first), or the latest version of every data asset."""
-        if name is None:
-            return [
-                self.get(a.name)
-                for a in self.list_assets(include_archived=include_archived)
-                if a.latest_version is not None
-            ]
-        found = self._client._request(
-            "GET", self._versions_path(name), params={"archived": include_archived}
-        )
-        return [Data.model_validate(v) for v in found]
+        return Data.model_validate(created)
 
 
-class ModelOperations(_AssetOperations):
+class ModelOperations(_AssetOperations[Model]):
     """``client.models``: versioned models (a folder of files and a flavor)."""
 
     _collection = "models"
+    _entity = Model
 
     def create_or_update(self, model: Model, *, progress: Progress | None = None) -> Model:
         """Register a version; a local ``path`` is uploaded to the default datastore first."""
@@ -208,20 +214,3 @@ class ModelOperations(_AssetOperations):
         }
         created = self._client._request("POST", self._versions_path(model.name), json=body)
         return Model.model_validate(created)
-
-    def get(self, name: str, version: str | None = None, *, label: str | None = None) -> Model:
-        return Model.model_validate(self._get(name, version, label))
-
-    def list(
-        self, name: str | None = None, *, include_archived: bool = False
-    ) -> builtins.list[Model]:
-        if name is None:
-            return [
-                self.get(a.name)
-                for a in self.list_assets(include_archived=include_archived)
-                if a.latest_version is not None
-            ]
-        found = self._client._request(
-            "GET", self._versions_path(name), params={"archived": include_archived}
-        )
-        return [Model.model_validate(v) for v in found]

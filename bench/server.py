@@ -1,0 +1,74 @@
+"""A real ``wharf up`` for benchmarks: a temporary data dir, a free port, stopped afterwards."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+WHARF = str(Path(sys.executable).parent / "wharf")
+
+
+@dataclass(frozen=True)
+class BenchServer:
+    url: str
+    tmp: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+
+    @property
+    def token(self) -> str:
+        token: str = tomllib.loads((self.tmp / "config" / "config.toml").read_text())["token"]
+        return token
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_wharf() -> Iterator[BenchServer]:
+    """Start ``wharf up`` quietly, wait for health, stop it (and its replicas) after."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port = _free_port()
+        env = dict(
+            os.environ,
+            WHARF_DATA_DIR=f"{tmp}/data",
+            WHARF_CONFIG_DIR=f"{tmp}/config",
+            WHARF_LOG_LEVEL="warning",
+        )
+        process = subprocess.Popen(
+            [WHARF, "up", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/api/v1/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise
+                time.sleep(0.2)
+            yield BenchServer(url, Path(tmp), env, process)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=60)
