@@ -158,7 +158,8 @@ class ReplicaSet:
             reason = failed.last_exit.reason
             message = f"replica {failed.index} {failed.last_exit.message}"
             if failed.restarts:
-                message += f" (restarted {failed.restarts} times)"
+                times = "once" if failed.restarts == 1 else f"{failed.restarts} times"
+                message += f" (restarted {times})"
         limits = replicas[0].limits if replicas else EnforcedLimits()
         return ReplicaSetStatus(
             revision=self.revision,
