@@ -102,6 +102,7 @@ def test_archive_hides_a_version_from_latest(admin: Client, heart_folder: Path) 
     admin.data.create_or_update(Data(name="heart", path=path))
     admin.data.archive("heart", "2")
     assert admin.data.get("heart", label="latest").version == "1"
+    assert [(a.name, a.latest_version) for a in admin.data.list_assets()] == [("heart", "1")]
     assert admin.data.get("heart", "2").archived
     admin.data.archive("heart")
     assert [a.name for a in admin.data.list_assets()] == []

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from wharf.services.errors import Invalid
 from wharf.storage.references import (
+    AssetKind,
     AssetReference,
     DatastorePathReference,
     LocalPathReference,
@@ -17,6 +18,7 @@ from wharf.storage.references import (
     UrlReference,
     describe_reference,
     format_reference,
+    parse_asset_name,
     parse_reference,
 )
 
@@ -287,3 +289,27 @@ def test_building_an_invalid_reference_directly_raises_invalid() -> None:
         DatastorePathReference("default", "../x")
     with pytest.raises(Invalid, match="looks like a reference"):
         LocalPathReference("data:x@latest")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "name", "version", "label"),
+    [
+        ("heart", "data", "heart", None, "latest"),
+        ("heart@latest", "data", "heart", None, "latest"),
+        ("heart:2", "data", "heart", "2", None),
+        ("data:heart:2", "data", "heart", "2", None),
+        ("azureml:heart@latest", "data", "heart", None, "latest"),
+        ("azureml:clf:3", "model", "clf", "3", None),
+        (" clf ", "model", "clf", None, "latest"),
+    ],
+)
+def test_asset_names_as_typed_on_a_command_line(
+    text: str, kind: AssetKind, name: str, version: str | None, label: str | None
+) -> None:
+    found = parse_asset_name(text, kind)
+    assert (found.kind, found.name, found.version, found.label) == (kind, name, version, label)
+
+
+def test_an_asset_name_of_the_other_kind_is_refused() -> None:
+    with pytest.raises(Invalid, match="does not name a data asset"):
+        parse_asset_name("model:clf:1", "data")

@@ -17,7 +17,7 @@ from wharf.cli._output import (
     print_success,
 )
 from wharf.sdk import Data, InvalidRequestError, Model
-from wharf.storage.references import AssetReference, parse_reference
+from wharf.storage.references import parse_asset_name
 
 data_app = typer.Typer(help="Data assets: create, list, show, archive.", no_args_is_help=True)
 model_app = typer.Typer(help="Models: create, list, show, archive.", no_args_is_help=True)
@@ -31,18 +31,6 @@ COLUMNS = [
     ("BY", lambda v: v.created_by),
 ]
 VersionOption = Annotated[str | None, typer.Option("--version", "-v", help="a version")]
-
-
-def split_name(text: str, kind: str) -> tuple[str, str | None]:
-    """``heart``, ``heart@latest``, ``heart:2``, ``data:heart:2`` or ``azureml:heart@latest``."""
-    prefixed = ":" in text and text.split(":", 1)[0] in ("data", "model", "azureml")
-    candidate = text if prefixed else f"{kind}:{text}"
-    if "@" not in candidate and candidate.count(":") < 2:
-        candidate += "@latest"  # a bare name means its latest version
-    reference = parse_reference(candidate, azureml_kind="data" if kind == "data" else "model")
-    if not isinstance(reference, AssetReference) or reference.kind != kind:
-        raise InvalidRequestError(422, "invalid", f"{text!r} does not name a {kind}")
-    return reference.name, reference.version
 
 
 def _fields(file: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
@@ -102,9 +90,9 @@ def show_data(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Show one version (default: latest)."""
-    asset, parsed = split_name(name, "data")
+    asset = parse_asset_name(name, "data")
     with open_client(workspace) as client:
-        emit(client.data.get(asset, version or parsed), output, COLUMNS)
+        emit(client.data.get(asset.name, version or asset.version), output, COLUMNS)
 
 
 @data_app.command("archive")
@@ -139,8 +127,6 @@ def create_model(
             "description": description,
         },
     )
-    if spec.get("type") in ("custom_model", "mlflow_model"):  # Azure ML's model YAML
-        spec["flavor"] = spec.pop("type").removesuffix("_model")
     model = Model.model_validate(spec)
     with open_client(workspace) as client, upload_progress(model.path) as progress:
         created = client.models.create_or_update(model, progress=progress)
@@ -170,9 +156,9 @@ def show_model(
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Show one version (default: latest)."""
-    model, parsed = split_name(name, "model")
+    model = parse_asset_name(name, "model")
     with open_client(workspace) as client:
-        emit(client.models.get(model, version or parsed), output, COLUMNS)
+        emit(client.models.get(model.name, version or model.version), output, COLUMNS)
 
 
 @model_app.command("archive")

@@ -57,7 +57,7 @@ def _is_loopback(url: str) -> bool:
 def _prepare(settings: Settings) -> str:
     """Migrate, bootstrap, and leave the CLI config pointing at this server with a working
     admin token. Returns a line that says what was done to the config."""
-    from wharf.services import bootstrap
+    from wharf.services import bootstrap, tokens
     from wharf.services.platform import start_platform
 
     platform = start_platform(settings)
@@ -69,8 +69,8 @@ def _prepare(settings: Settings) -> str:
             # The user logged in to another server on purpose: do not take the CLI away.
             return f"config {path} points at {current.url}; left as is ('wharf login' switches)"
         with platform.transaction() as session:
-            if current.token and bootstrap.is_token_valid(session, current.token):
-                token, user = current.token, bootstrap.token_owner(session, current.token)
+            if current.token and tokens.is_token_valid(session, current.token):
+                token, user = current.token, tokens.authenticate(session, current.token).user_name
             else:
                 token, user = bootstrap.issue_admin_token(session), bootstrap.ADMIN_USER
         write_config(ClientConfig(url=url, token=token, workspace=current.workspace), path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Data(BaseModel):
@@ -44,3 +44,12 @@ class Model(BaseModel):
     created_by: str | None = None
     created_at: datetime | None = None
     reference: str | None = Field(default=None, description="e.g. model:heart-clf:1")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _azure_model_type(cls, data: Any) -> Any:
+        """Azure ML's ``type: custom_model | mlflow_model`` names the flavor."""
+        if isinstance(data, dict) and data.get("type") in ("custom_model", "mlflow_model"):
+            data = {**data, "flavor": data["type"].removesuffix("_model")}
+            del data["type"]
+        return data

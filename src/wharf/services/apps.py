@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from wharf.build.git import RemoteInfo, choose_ref, inspect_remote
 from wharf.runtime.limits import parse_cpu, parse_memory
+from wharf.runtime.routes import RouteOptions, normalise_route
 from wharf.services import builds
 from wharf.services.errors import Conflict, Invalid, NotFound
 from wharf.services.naming import check_dns_label
@@ -20,9 +21,6 @@ from wharf.store.models import App, Build, Workspace
 
 MAX_REPLICAS = 20
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_HOSTNAME = re.compile(
-    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
-)
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$")
 
 RemoteInspector = Callable[[str], RemoteInfo]
@@ -91,12 +89,6 @@ def _check_spec(spec: AppSpec) -> None:
         raise Invalid(
             f"context dir {spec.context_dir!r} is not valid: {problem}", field="context_dir"
         )
-    if spec.route.hostname is not None and not _HOSTNAME.match(spec.route.hostname.lower()):
-        raise Invalid(
-            f"hostname {spec.route.hostname!r} is not a valid host name", field="hostname"
-        )
-    if spec.route.path is not None and not spec.route.path.startswith("/"):
-        raise Invalid(f"route path {spec.route.path!r} must start with '/'", field="path")
     for key in spec.labels:
         if not _LABEL_KEY.match(key):
             raise Invalid(f"label {key!r} is not valid", field="labels")
@@ -116,6 +108,8 @@ def create_app(
     _check_spec(spec)
     if _find(session, workspace, name) is not None:
         raise Conflict(f"app {name!r} already exists in workspace {workspace.name!r}")
+    # The runtime's own route rule, so what is stored is what the proxy will accept.
+    route = normalise_route(RouteOptions(spec.route.hostname, spec.route.path or "/"))
     ref = choose_ref(spec.git_url, inspect(spec.git_url), spec.ref)
     app = App(
         workspace_id=workspace.id,
@@ -130,11 +124,7 @@ def create_app(
         cpu=spec.cpu,
         memory=spec.memory,
         labels=dict(spec.labels),
-        route={
-            "enabled": spec.route.enabled,
-            "hostname": spec.route.hostname,
-            "path": spec.route.path,
-        },
+        route={"enabled": spec.route.enabled, "hostname": route.hostname, "path": route.path},
         created_by=created_by,
     )
     session.add(app)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -194,15 +194,27 @@ def read_asset_version(
     return found
 
 
-def list_containers(
+def list_assets_with_latest(
     session: Session, workspace: Workspace, kind: AssetKind, *, include_archived: bool = False
-) -> list[AssetContainer]:
-    query = select(AssetContainer).where(
-        AssetContainer.workspace_id == workspace.id, AssetContainer.kind == kind
+) -> list[tuple[AssetContainer, str | None]]:
+    """Each asset with its ``latest`` version (None when every version is archived), in one
+    query rather than one per asset."""
+    newest = (
+        select(AssetVersion.container_id, func.max(AssetVersion.id).label("version_id"))
+        .where(AssetVersion.archived.is_(False))
+        .group_by(AssetVersion.container_id)
+        .subquery()
+    )
+    query = (
+        select(AssetContainer, AssetVersion.version)
+        .outerjoin(newest, newest.c.container_id == AssetContainer.id)
+        .outerjoin(AssetVersion, AssetVersion.id == newest.c.version_id)
+        .where(AssetContainer.workspace_id == workspace.id, AssetContainer.kind == kind)
+        .order_by(AssetContainer.name)
     )
     if not include_archived:
         query = query.where(AssetContainer.archived.is_(False))
-    return list(session.scalars(query.order_by(AssetContainer.name)))
+    return [(container, version) for container, version in session.execute(query)]
 
 
 def list_versions(

@@ -46,13 +46,3 @@ def issue_admin_token(session: Session) -> str:
         session, admin, name="wharf-up", lifetime=timedelta(days=365)
     )
     return plaintext
-
-
-def is_token_valid(session: Session, plaintext: str) -> bool:
-    """Whether the CLI config's token still authenticates."""
-    return tokens.is_token_valid(session, plaintext)
-
-
-def token_owner(session: Session, plaintext: str) -> str:
-    """The name of the user a valid token belongs to."""
-    return tokens.authenticate(session, plaintext).user_name

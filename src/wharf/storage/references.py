@@ -136,6 +136,21 @@ def parse_reference(text: str, *, azureml_kind: AssetKind = "data") -> Reference
         ) from None
 
 
+def parse_asset_name(text: str, kind: AssetKind) -> AssetReference:
+    """One asset as people name it on a command line: ``heart``, ``heart@latest``,
+    ``heart:2``, or any asset reference (``data:heart:2``, ``azureml:heart@latest``).
+    A bare name means the latest version."""
+    stripped = text.strip()
+    prefixed = ":" in stripped and stripped.split(":", 1)[0].lower() in ("data", "model", "azureml")
+    candidate = stripped if prefixed else f"{kind}:{stripped}"
+    if "@" not in candidate and candidate.count(":") < 2:
+        candidate += "@latest"
+    reference = parse_reference(candidate, azureml_kind=kind)
+    if not isinstance(reference, AssetReference) or reference.kind != kind:
+        raise Invalid(f"{text!r} does not name a {'data asset' if kind == 'data' else kind}")
+    return reference
+
+
 def format_reference(reference: Reference) -> str:
     """The canonical Wharf spelling of ``reference`` (aliases become Wharf forms)."""
     if isinstance(reference, AssetReference):

@@ -1,6 +1,12 @@
-"""Data assets and models: the same versioned shape under ``/data`` and ``/models``."""
+"""Data assets and models: the same versioned shape under ``/data`` and ``/models``.
+
+One factory makes the routes they share; only creating a version differs (its body and the
+rules that check it), so those two routes are written out.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -8,11 +14,7 @@ from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.schemas import storage as schemas
 from wharf.services import assets, catalog, workspaces
 from wharf.services.assets import AssetKind
-from wharf.services.platform import Platform
 from wharf.store import models
-
-data_router = APIRouter(prefix="/workspaces/{ws}/data", tags=["data"])
-model_router = APIRouter(prefix="/workspaces/{ws}/models", tags=["models"])
 
 
 def version_out(kind: AssetKind, version: models.AssetVersion) -> schemas.AssetVersion:
@@ -31,67 +33,126 @@ def version_out(kind: AssetKind, version: models.AssetVersion) -> schemas.AssetV
     )
 
 
-def _list(platform: Platform, ws: str, kind: AssetKind, archived: bool) -> list[schemas.Asset]:
-    with platform.transaction() as session:
-        workspace = workspaces.read_workspace(session, ws)
-        found = []
-        for container in assets.list_containers(
-            session, workspace, kind, include_archived=archived
-        ):
-            versions = assets.list_versions(session, workspace, kind, container.name)
-            found.append(
+def asset_router(kind: AssetKind, collection: str, noun: str) -> APIRouter:
+    """List, read, archive and restore routes for one kind of asset.
+
+    ``collection`` is both the URL segment and the permission prefix (``data``, ``models``).
+    """
+    router = APIRouter(prefix=f"/workspaces/{{ws}}/{collection}", tags=[collection])
+    read = require(f"{collection}/read")
+    write = require(f"{collection}/write")
+    include_archived = Query(default=False, description="include archived ones")
+
+    def list_assets(
+        ws: WorkspaceName,
+        platform: PlatformDep,
+        archived: bool = include_archived,
+        _: Access = read,
+    ) -> list[schemas.Asset]:
+        with platform.transaction() as session:
+            workspace = workspaces.read_workspace(session, ws)
+            found = assets.list_assets_with_latest(
+                session, workspace, kind, include_archived=archived
+            )
+            return [
                 schemas.Asset(
                     name=container.name,
-                    latest_version=versions[0].version if versions else None,
+                    latest_version=latest,
                     archived=container.archived,
                     created_at=container.created_at,
                 )
+                for container, latest in found
+            ]
+
+    def list_versions(
+        ws: WorkspaceName,
+        name: str,
+        platform: PlatformDep,
+        archived: bool = include_archived,
+        _: Access = read,
+    ) -> list[schemas.AssetVersion]:
+        with platform.transaction() as session:
+            workspace = workspaces.read_workspace(session, ws)
+            found = assets.list_versions(session, workspace, kind, name, include_archived=archived)
+            return [version_out(kind, v) for v in found]
+
+    def read_version(
+        ws: WorkspaceName, name: str, version: str, platform: PlatformDep, _: Access = read
+    ) -> schemas.AssetVersion:
+        with platform.transaction() as session:
+            workspace = workspaces.read_workspace(session, ws)
+            return version_out(
+                kind, assets.read_asset_version(session, workspace, kind, name, version=version)
             )
-        return found
+
+    def set_archived(archived: bool) -> Callable[..., Response]:
+        def change(
+            ws: WorkspaceName,
+            name: str,
+            platform: PlatformDep,
+            version: str | None = Query(default=None, description="one version; default: all"),
+            _: Access = write,
+        ) -> Response:
+            with platform.transaction() as session:
+                workspace = workspaces.read_workspace(session, ws)
+                assets.set_archived(
+                    session, workspace, kind, name, version=version, archived=archived
+                )
+            return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+        return change
+
+    router.add_api_route(
+        "",
+        list_assets,
+        methods=["GET"],
+        response_model=list[schemas.Asset],
+        name=f"list_{collection}",
+        summary=f"List {noun}s",
+        description=f"{noun.capitalize()}s with their latest version.",
+    )
+    router.add_api_route(
+        "/{name}/versions",
+        list_versions,
+        methods=["GET"],
+        response_model=list[schemas.AssetVersion],
+        name=f"list_{collection}_versions",
+        summary=f"List a {noun}'s versions",
+        description="Versions, newest first.",
+    )
+    router.add_api_route(
+        "/{name}/versions/{version}",
+        read_version,
+        methods=["GET"],
+        response_model=schemas.AssetVersion,
+        name=f"read_{collection}_version",
+        summary=f"Read a {noun} version",
+        description="One version; `latest` is the newest that is not archived.",
+    )
+    router.add_api_route(
+        "/{name}/archive",
+        set_archived(True),
+        methods=["POST"],
+        status_code=status.HTTP_204_NO_CONTENT,
+        name=f"archive_{collection}",
+        summary=f"Archive a {noun}",
+        description="Hide it (or one version) from listings and `latest`; versions still "
+        "resolve by number, so jobs that name them keep working.",
+    )
+    router.add_api_route(
+        "/{name}/restore",
+        set_archived(False),
+        methods=["POST"],
+        status_code=status.HTTP_204_NO_CONTENT,
+        name=f"restore_{collection}",
+        summary=f"Restore a {noun}",
+        description="Undo an archive.",
+    )
+    return router
 
 
-def _versions(
-    platform: Platform, ws: str, kind: AssetKind, name: str, archived: bool
-) -> list[schemas.AssetVersion]:
-    with platform.transaction() as session:
-        workspace = workspaces.read_workspace(session, ws)
-        return [
-            version_out(kind, v)
-            for v in assets.list_versions(session, workspace, kind, name, include_archived=archived)
-        ]
-
-
-def _read(
-    platform: Platform, ws: str, kind: AssetKind, name: str, version: str
-) -> schemas.AssetVersion:
-    with platform.transaction() as session:
-        workspace = workspaces.read_workspace(session, ws)
-        return version_out(
-            kind, assets.read_asset_version(session, workspace, kind, name, version=version)
-        )
-
-
-def _archive(
-    platform: Platform, ws: str, kind: AssetKind, name: str, version: str | None, archived: bool
-) -> Response:
-    with platform.transaction() as session:
-        workspace = workspaces.read_workspace(session, ws)
-        assets.set_archived(session, workspace, kind, name, version=version, archived=archived)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-ARCHIVED = Query(default=False, description="include archived ones")
-
-
-@data_router.get("", response_model=list[schemas.Asset])
-def list_data(
-    ws: WorkspaceName,
-    platform: PlatformDep,
-    archived: bool = ARCHIVED,
-    _: Access = require("data/read"),
-) -> list[schemas.Asset]:
-    """Data assets with their latest version."""
-    return _list(platform, ws, "data", archived)
+data_router = asset_router("data", "data", "data asset")
+model_router = asset_router("model", "models", "model")
 
 
 @data_router.post(
@@ -122,65 +183,6 @@ def create_data_version(
         return version_out("data", created)
 
 
-@data_router.get("/{name}/versions", response_model=list[schemas.AssetVersion])
-def list_data_versions(
-    ws: WorkspaceName,
-    name: str,
-    platform: PlatformDep,
-    archived: bool = ARCHIVED,
-    _: Access = require("data/read"),
-) -> list[schemas.AssetVersion]:
-    """Versions, newest first."""
-    return _versions(platform, ws, "data", name, archived)
-
-
-@data_router.get("/{name}/versions/{version}", response_model=schemas.AssetVersion)
-def read_data_version(
-    ws: WorkspaceName,
-    name: str,
-    version: str,
-    platform: PlatformDep,
-    _: Access = require("data/read"),
-) -> schemas.AssetVersion:
-    """One version; ``latest`` is the newest that is not archived."""
-    return _read(platform, ws, "data", name, version)
-
-
-@data_router.post("/{name}/archive", status_code=status.HTTP_204_NO_CONTENT)
-def archive_data(
-    ws: WorkspaceName,
-    name: str,
-    platform: PlatformDep,
-    version: str | None = Query(default=None, description="one version; default: all"),
-    _: Access = require("data/write"),
-) -> Response:
-    """Hide an asset (or one version) from listings and ``latest``; versions still resolve."""
-    return _archive(platform, ws, "data", name, version, True)
-
-
-@data_router.post("/{name}/restore", status_code=status.HTTP_204_NO_CONTENT)
-def restore_data(
-    ws: WorkspaceName,
-    name: str,
-    platform: PlatformDep,
-    version: str | None = Query(default=None, description="one version; default: the asset"),
-    _: Access = require("data/write"),
-) -> Response:
-    """Undo an archive."""
-    return _archive(platform, ws, "data", name, version, False)
-
-
-@model_router.get("", response_model=list[schemas.Asset])
-def list_models(
-    ws: WorkspaceName,
-    platform: PlatformDep,
-    archived: bool = ARCHIVED,
-    _: Access = require("models/read"),
-) -> list[schemas.Asset]:
-    """Models with their latest version."""
-    return _list(platform, ws, "model", archived)
-
-
 @model_router.post(
     "/{name}/versions", response_model=schemas.AssetVersion, status_code=status.HTTP_201_CREATED
 )
@@ -207,51 +209,3 @@ def create_model_version(
             tags=body.tags,
         )
         return version_out("model", created)
-
-
-@model_router.get("/{name}/versions", response_model=list[schemas.AssetVersion])
-def list_model_versions(
-    ws: WorkspaceName,
-    name: str,
-    platform: PlatformDep,
-    archived: bool = ARCHIVED,
-    _: Access = require("models/read"),
-) -> list[schemas.AssetVersion]:
-    """Versions, newest first."""
-    return _versions(platform, ws, "model", name, archived)
-
-
-@model_router.get("/{name}/versions/{version}", response_model=schemas.AssetVersion)
-def read_model_version(
-    ws: WorkspaceName,
-    name: str,
-    version: str,
-    platform: PlatformDep,
-    _: Access = require("models/read"),
-) -> schemas.AssetVersion:
-    """One version; ``latest`` is the newest that is not archived."""
-    return _read(platform, ws, "model", name, version)
-
-
-@model_router.post("/{name}/archive", status_code=status.HTTP_204_NO_CONTENT)
-def archive_model(
-    ws: WorkspaceName,
-    name: str,
-    platform: PlatformDep,
-    version: str | None = Query(default=None, description="one version; default: all"),
-    _: Access = require("models/write"),
-) -> Response:
-    """Hide a model (or one version) from listings and ``latest``."""
-    return _archive(platform, ws, "model", name, version, True)
-
-
-@model_router.post("/{name}/restore", status_code=status.HTTP_204_NO_CONTENT)
-def restore_model(
-    ws: WorkspaceName,
-    name: str,
-    platform: PlatformDep,
-    version: str | None = Query(default=None, description="one version; default: the model"),
-    _: Access = require("models/write"),
-) -> Response:
-    """Undo an archive."""
-    return _archive(platform, ws, "model", name, version, False)
