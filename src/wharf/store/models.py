@@ -188,6 +188,10 @@ class App(Base):
     next_build: Mapped[int] = mapped_column(Integer, default=1)
     serving_build: Mapped[int | None] = mapped_column(Integer, default=None)
     """The number of the build whose revision serves traffic (None until one is Complete)."""
+    webhook_secret: Mapped[str | None] = mapped_column(Text, default=None)
+    """The secret in the app's webhook URLs, encrypted with the platform key."""
+    webhook_signing_secret: Mapped[str | None] = mapped_column(Text, default=None)
+    """When set (encrypted), webhook calls must also carry the provider's signature."""
     created_by: Mapped[str | None] = mapped_column(String(63), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -217,3 +221,39 @@ class Build(Base):
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
     app: Mapped[App] = relationship()
+
+
+class WebhookDelivery(Base):
+    """One call of an app's webhook URL and what Wharf did with it."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("app_id", "provider", "delivery_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    delivery_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    """The provider's id for the delivery; a second delivery with the same id builds nothing."""
+    event: Mapped[str] = mapped_column(String(64), default="")
+    result: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    commit_sha: Mapped[str | None] = mapped_column(String(64), default=None)
+    build_number: Mapped[int | None] = mapped_column(Integer, default=None)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SourceSecret(Base):
+    """Credentials for a private git repository, referenced by name from apps."""
+
+    __tablename__ = "source_secrets"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(63))
+    kind: Mapped[str] = mapped_column(String(16))
+    """``basic-auth`` (username and password or token) or ``ssh`` (a private key)."""
+    sealed: Mapped[str] = mapped_column(Text)
+    """The credentials as JSON, encrypted with the platform key."""
+    created_by: Mapped[str | None] = mapped_column(String(63), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
