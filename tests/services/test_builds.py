@@ -41,6 +41,7 @@ def create(server: Server, url: str, **fields: object) -> tuple[str, int]:
             ws,
             apps.AppSpec(git_url=url, **fields),
             created_by="admin",  # type: ignore[arg-type]
+            secrets=server.platform.secrets,
         )
         return app.name, build.number
 

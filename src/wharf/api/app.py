@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,7 +11,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from wharf.api.problems import install_problem_handlers
-from wharf.api.routers import ROUTERS
+from wharf.api.routers import ROUTERS, hooks
 from wharf.config import Settings
 from wharf.runtime.proxy import RouteProxy
 from wharf.runtime.registry import AppRegistry
@@ -33,6 +34,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     def deploy(build_id: int) -> None:
         deploy_build(platform, registry, build_id)
 
+    # Webhook URLs carry a secret: mask it in the access log while this app runs.
+    redact = hooks.RedactHookSecrets()
+    logging.getLogger("uvicorn.access").addFilter(redact)
     runner = BuildRunner(platform, on_complete=deploy)
     await run_in_threadpool(runner.start)
     app.state.build_runner = runner
@@ -46,6 +50,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(runner.stop)
         await run_in_threadpool(registry.close)
         platform.close()
+        logging.getLogger("uvicorn.access").removeFilter(redact)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -69,4 +74,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(hooks.router)  # /hooks/...: called by git hosts, outside the API
     return app

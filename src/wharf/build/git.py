@@ -2,14 +2,21 @@
 
 Git runs as a child process with prompts switched off, so a private repository without
 credentials fails at once with git's own message instead of waiting for a password.
+Credentials reach git through files that only its child processes read (an askpass program,
+an SSH key file), never through its arguments or environment, so they appear in no process
+list and no log.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import subprocess
-from collections.abc import Mapping
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from wharf.build.uv import Log
@@ -33,6 +40,81 @@ class RemoteInfo:
     default_branch: str | None
     branches: tuple[str, ...]
     tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GitCredentials:
+    """How to authenticate to a private repository: a username and password (or token) for
+    https, or an SSH private key with, optionally, the known host keys to check against."""
+
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ssh_private_key: str | None = field(default=None, repr=False)
+    known_hosts: str | None = None
+
+
+_ASKPASS = """#!/bin/sh
+# Wharf's answer to git's credential prompts; the values stay in files beside this one.
+case "$1" in
+  [Uu]sername*) exec cat "$(dirname "$0")/username" ;;
+  *) exec cat "$(dirname "$0")/password" ;;
+esac
+"""
+
+
+def _write_private(path: Path, text: str, mode: int = 0o600) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+@contextmanager
+def credentials_env(credentials: GitCredentials | None) -> Iterator[dict[str, str]]:
+    """Environment variables that make git use ``credentials``, valid inside the block.
+
+    The secret values are written to a private temporary folder (mode 0700, files 0600)
+    that is removed when the block ends.
+    """
+    if credentials is None:
+        yield {}
+        return
+    folder = Path(tempfile.mkdtemp(prefix="wharf-git-"))
+    try:
+        # No credential helper may keep what git is told (a global "store" helper would).
+        env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "credential.helper"}
+        env["GIT_CONFIG_VALUE_0"] = ""
+        if credentials.password is not None:
+            _write_private(folder / "username", (credentials.username or "git") + "\n")
+            _write_private(folder / "password", credentials.password + "\n")
+            _write_private(folder / "askpass", _ASKPASS, 0o700)
+            env["GIT_ASKPASS"] = str(folder / "askpass")
+        if credentials.ssh_private_key is not None:
+            key = credentials.ssh_private_key.strip() + "\n"
+            _write_private(folder / "id_key", key)
+            known = folder / "known_hosts"
+            _write_private(known, credentials.known_hosts or "")
+            # Without known hosts the server's key is not checked (as OpenShift does).
+            checking = "yes" if credentials.known_hosts else "no"
+            env["GIT_SSH_COMMAND"] = shlex.join(
+                [
+                    "ssh",
+                    "-i",
+                    str(folder / "id_key"),
+                    "-o",
+                    "IdentitiesOnly=yes",
+                    "-o",
+                    "BatchMode=yes",
+                    "-o",
+                    "ConnectTimeout=15",
+                    "-o",
+                    f"UserKnownHostsFile={known}",
+                    "-o",
+                    f"StrictHostKeyChecking={checking}",
+                ]
+            )
+        yield env
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _git_env(extra: Mapping[str, str] | None) -> dict[str, str]:

@@ -15,6 +15,7 @@ from wharf.cli._output import (
     print_error,
     print_success,
 )
+from wharf.cli.webhooks import webhook_app
 from wharf.sdk import InvalidRequestError
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ build_app = typer.Typer(
     help="Builds of an app: start, list, show, logs, cancel.", no_args_is_help=True
 )
 app.add_typer(build_app, name="build")
+app.add_typer(webhook_app, name="webhook")
 
 
 def _status(app: object, field: str, default: object = "-") -> object:
@@ -164,6 +166,24 @@ def app_logs(
     with open_client(workspace) as client:
         for line in client.apps.logs(name, follow=follow, tail=tail):
             typer.echo(line)
+
+
+@app.command("rollback")
+def rollback(
+    name: str,
+    to: Annotated[
+        int | None, typer.Option(help="the build to serve [the Complete one before]")
+    ] = None,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Serve an earlier Complete build again, at once (its environment is still cached)."""
+    with open_client(workspace) as client:
+        rolled = client.apps.rollback(name, to=to)
+    if output is OutputFormat.json:
+        emit(rolled, output, APP_COLUMNS)
+    else:
+        print_success(f"app {name} serves build #{rolled.serving_build}")
 
 
 @build_app.command("start")

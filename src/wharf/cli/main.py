@@ -15,6 +15,7 @@ from wharf.cli import (
     login,
     roles,
     serve,
+    source_secrets,
     tokens,
     up,
     users,
@@ -82,6 +83,7 @@ app.add_typer(datastores.app, name="datastore")
 app.add_typer(assets.data_app, name="data")
 app.add_typer(assets.model_app, name="model")
 app.add_typer(apps.app, name="app")
+app.add_typer(source_secrets.app, name="source-secret")
 
 
 def main() -> None:

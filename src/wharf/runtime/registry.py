@@ -171,11 +171,13 @@ class AppRegistry:
         ready_timeout: float = 120.0,
         drain_timeout: float = 30.0,
         stop_grace: float = 10.0,
+        crash_limit: int | None = 3,
     ) -> RolloutResult:
         """Roll ``spec`` out: start its replicas beside the serving ones, switch traffic once
         all answer, let the old set finish its in-flight requests (up to ``drain_timeout``),
         then stop it. A revision not ready within ``ready_timeout`` is stopped and the
-        previous one keeps serving; the result says why. Blocks; one rollout per app at once.
+        previous one keeps serving; the result says why. So is one whose replica exits
+        ``crash_limit`` times before all are ready. Blocks; one rollout per app at once.
         """
         if spec.replicas < 0:
             raise Invalid(f"replicas must be 0 or more, not {spec.replicas}")
@@ -202,7 +204,7 @@ class AppRegistry:
                     raise Conflict("the runtime is shutting down")
                 app.rolling_out = new
             new.start()
-            ready = new.wait_ready(ready_timeout)
+            ready = new.wait_ready(ready_timeout, crash_limit=crash_limit)
             previous = app.target.current
             previous_name = None if previous is None else previous.revision
             with self._lock:

@@ -13,6 +13,8 @@ from wharf.runtime.limits import EnforcedLimits, LimitSupport
 from wharf.runtime.replica import Replica, ReplicaState, ReplicaStatus
 from wharf.runtime.specs import Endpoint, RevisionSpec, as_command_factory
 
+_EXITED = (ReplicaState.CRASHED, ReplicaState.OOM_KILLED)
+
 SetPhase = Literal["Progressing", "Ready", "Degraded", "Stopped"]
 
 
@@ -112,13 +114,28 @@ class ReplicaSet:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def wait_ready(self, timeout: float) -> bool:
-        """Wait until every replica answers HTTP; False on timeout or when being stopped."""
+    def wait_ready(self, timeout: float, *, crash_limit: int | None = None) -> bool:
+        """Wait until every replica answers HTTP; False on timeout, when being stopped, or
+        once a replica has exited ``crash_limit`` times (it crash-loops: waiting longer
+        would not help)."""
+
+        def settled() -> bool:
+            if len(self._ready) == len(self.replicas) or self._stopping:
+                return True
+            return crash_limit is not None and self.crash_looping(crash_limit)
+
         with self._changed:
-            self._changed.wait_for(
-                lambda: len(self._ready) == len(self.replicas) or self._stopping, timeout
-            )
+            self._changed.wait_for(settled, timeout)
             return len(self._ready) == len(self.replicas) and not self._stopping
+
+    def crash_looping(self, limit: int) -> bool:
+        """Whether some replica has exited ``limit`` times or more."""
+        for replica in self.replicas:
+            status = replica.status()
+            exited = status.restarts + (status.state in _EXITED)
+            if exited >= limit:
+                return True
+        return False
 
     @property
     def stopping(self) -> bool:

@@ -10,6 +10,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from wharf.schemas.apps import App, Build
+from wharf.schemas.webhooks import (
+    SigningSecretResult,
+    SourceSecret,
+    WebhookDelivery,
+    WebhookUrls,
+)
 from wharf.sdk._errors import ServerUnavailableError, WharfError, error_from_problem
 
 if TYPE_CHECKING:
@@ -50,6 +56,77 @@ class AppOperations:
         """The replicas' output, ``[replica-N] ``-prefixed; ``follow`` keeps streaming."""
         path = self._client.workspace_path(f"/apps/{name}/logs")
         yield from _stream_lines(self._client, path, {"follow": follow, "tail": tail})
+
+    def rollback(self, name: str, *, to: int | None = None) -> App:
+        """Serve build ``to`` again (default: the Complete build before the serving one);
+        returns once it serves."""
+        path = self._client.workspace_path(f"/apps/{name}/rollback")
+        found = self._client._request("POST", path, json={"to": to}, timeout=300)
+        return App.model_validate(found)
+
+    def webhook_urls(self, name: str) -> WebhookUrls:
+        """The app's webhook URL per git host, with its secret."""
+        path = self._client.workspace_path(f"/apps/{name}/webhooks")
+        return WebhookUrls.model_validate(self._client._request("GET", path))
+
+    def rotate_webhook_secret(self, name: str) -> WebhookUrls:
+        """A new webhook secret; the old URLs stop working."""
+        path = self._client.workspace_path(f"/apps/{name}/webhooks/rotate")
+        return WebhookUrls.model_validate(self._client._request("POST", path))
+
+    def set_webhook_signing_secret(
+        self, name: str, value: str | None = None, *, generate: bool = False
+    ) -> SigningSecretResult:
+        """Require signed deliveries with ``value`` (or a generated secret, returned once);
+        with neither, stop requiring signatures."""
+        path = self._client.workspace_path(f"/apps/{name}/webhooks/signing-secret")
+        body = {"value": value, "generate": generate}
+        return SigningSecretResult.model_validate(self._client._request("PUT", path, json=body))
+
+    def webhook_deliveries(self, name: str, *, limit: int = 50) -> builtins.list[WebhookDelivery]:
+        """The app's latest webhook calls, newest first."""
+        path = self._client.workspace_path(f"/apps/{name}/webhooks/deliveries")
+        found = self._client._request("GET", path, params={"limit": limit})
+        return [WebhookDelivery.model_validate(d) for d in found]
+
+
+class SourceSecretOperations:
+    """``client.source_secrets``: credentials for private git repositories (write-only)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(
+        self,
+        name: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        ssh_private_key: str | None = None,
+        known_hosts: str | None = None,
+    ) -> SourceSecret:
+        """Store a password or token (https) or an SSH private key; apps name it with
+        ``source_secret``."""
+        body = {
+            "name": name,
+            "username": username,
+            "password": password,
+            "ssh_private_key": ssh_private_key,
+            "known_hosts": known_hosts,
+        }
+        path = self._client.workspace_path("/source-secrets")
+        return SourceSecret.model_validate(self._client._request("POST", path, json=body))
+
+    def list(self) -> builtins.list[SourceSecret]:
+        path = self._client.workspace_path("/source-secrets")
+        return [SourceSecret.model_validate(s) for s in self._client._request("GET", path)]
+
+    def get(self, name: str) -> SourceSecret:
+        path = self._client.workspace_path(f"/source-secrets/{name}")
+        return SourceSecret.model_validate(self._client._request("GET", path))
+
+    def delete(self, name: str) -> None:
+        self._client._request("DELETE", self._client.workspace_path(f"/source-secrets/{name}"))
 
 
 class BuildOperations:

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from wharf.schemas.common import Health
-from wharf.sdk._apps import AppOperations, BuildOperations
+from wharf.sdk._apps import AppOperations, BuildOperations, SourceSecretOperations
 from wharf.sdk._config import DEFAULT_WORKSPACE, read_config
 from wharf.sdk._errors import ConfigError, ServerUnavailableError, error_from_problem
 from wharf.sdk._identity import (
@@ -60,6 +60,7 @@ class Client:
         self.models = ModelOperations(self)
         self.apps = AppOperations(self)
         self.builds = BuildOperations(self)
+        self.source_secrets = SourceSecretOperations(self)
 
     @classmethod
     def from_config(

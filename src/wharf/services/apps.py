@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import re
+import secrets as random_secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wharf.build.git import RemoteInfo, choose_ref, inspect_remote
+from wharf.build.git import GitCredentials, RemoteInfo, choose_ref, credentials_env, inspect_remote
 from wharf.runtime.limits import parse_cpu, parse_memory
 from wharf.runtime.routes import RouteOptions, normalise_route
 from wharf.services import builds
 from wharf.services.errors import Conflict, Invalid, NotFound
 from wharf.services.naming import check_dns_label
+from wharf.services.secrets import SecretBox
+from wharf.services.source_secrets import open_source_secret
 from wharf.storage.paths import find_path_problem
 from wharf.store.models import App, Build, Workspace
 
@@ -23,7 +27,13 @@ MAX_REPLICAS = 20
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$")
 
-RemoteInspector = Callable[[str], RemoteInfo]
+RemoteInspector = Callable[[str, GitCredentials | None], RemoteInfo]
+
+
+def inspect_with_credentials(url: str, credentials: GitCredentials | None) -> RemoteInfo:
+    """``git ls-remote`` of ``url``, authenticated with ``credentials`` when given."""
+    with credentials_env(credentials) as env:
+        return inspect_remote(url, env=env)
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,26 @@ def _check_env(kind: str, values: Mapping[str, str]) -> dict[str, str]:
     return {k: str(v) for k, v in values.items()}
 
 
+def _check_git_url(url: str) -> None:
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    if password:
+        raise Invalid(
+            "the git URL holds a password: keep credentials out of URLs (they would show in "
+            "logs and listings) and put them in a source secret: wharf source-secret create",
+            field="git",
+        )
+
+
+def new_webhook_secret(box: SecretBox) -> str:
+    """A fresh, encrypted webhook secret (160 bits, URL-safe)."""
+    return box.encrypt(random_secrets.token_urlsafe(20))
+
+
 def _check_spec(spec: AppSpec) -> None:
+    _check_git_url(spec.git_url)
     if not 0 <= spec.replicas <= MAX_REPLICAS:
         raise Invalid(f"replicas must be between 0 and {MAX_REPLICAS}", field="replicas")
     if spec.cpu is not None:
@@ -100,17 +129,20 @@ def create_app(
     spec: AppSpec,
     *,
     created_by: str | None,
-    inspect: RemoteInspector = inspect_remote,
+    secrets: SecretBox,
+    inspect: RemoteInspector = inspect_with_credentials,
 ) -> tuple[App, Build]:
-    """Create an app and queue Build #1. The repository is read now (``git ls-remote``), so
-    an unreachable URL or a missing ref is refused at once rather than failing a build."""
+    """Create an app and queue Build #1. The repository is read now (``git ls-remote``, with
+    the app's source secret), so an unreachable URL, a missing ref or wrong credentials are
+    refused at once rather than failing a build."""
     name = check_dns_label("app", spec.name or derive_app_name(spec.git_url))
     _check_spec(spec)
     if _find(session, workspace, name) is not None:
         raise Conflict(f"app {name!r} already exists in workspace {workspace.name!r}")
     # The runtime's own route rule, so what is stored is what the proxy will accept.
     route = normalise_route(RouteOptions(spec.route.hostname, spec.route.path or "/"))
-    ref = choose_ref(spec.git_url, inspect(spec.git_url), spec.ref)
+    credentials = open_source_secret(session, secrets, workspace, spec.source_secret)
+    ref = choose_ref(spec.git_url, inspect(spec.git_url, credentials), spec.ref)
     app = App(
         workspace_id=workspace.id,
         name=name,
@@ -125,6 +157,7 @@ def create_app(
         memory=spec.memory,
         labels=dict(spec.labels),
         route={"enabled": spec.route.enabled, "hostname": route.hostname, "path": route.path},
+        webhook_secret=new_webhook_secret(secrets),
         created_by=created_by,
     )
     session.add(app)

@@ -17,12 +17,13 @@ from typing import TextIO
 
 from wharf.build.detect import detect_builder
 from wharf.build.environments import ensure_environment
-from wharf.build.git import fetch_source
+from wharf.build.git import GitCredentials, credentials_env, fetch_source
 from wharf.build.install import plan_install
 from wharf.build.s2i import plan_run
 from wharf.services import builds
 from wharf.services.errors import ServiceError
 from wharf.services.platform import Platform
+from wharf.services.source_secrets import open_source_secret
 from wharf.store.models import Build, Workspace
 
 logger = logging.getLogger("wharf.builds")
@@ -70,6 +71,7 @@ def run_build(platform: Platform, build_id: int) -> str:
         names = (workspace.name, app.name, build.number)
         source = (app.git_url, build.git_ref, build.commit_sha, app.context_dir)
         build_env, runtime_env = dict(app.build_env), dict(app.runtime_env)
+        secret_name = app.source_secret
     log_path = builds.build_log_path(settings, *names)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     root = builds.build_source_dir(settings, *names)
@@ -77,7 +79,10 @@ def run_build(platform: Platform, build_id: int) -> str:
         log = _BuildLog(handle, platform, build_id)
         log(f"Build #{names[2]} of {names[1]}: {source[0]} at {source[2] or source[1]}")
         try:
-            phase, message = _steps(platform, build_id, log, root, source, build_env, runtime_env)
+            credentials = _open_credentials(platform, workspace.id, secret_name)
+            phase, message = _steps(
+                platform, build_id, log, root, source, credentials, build_env, runtime_env
+            )
         except BuildCancelled:
             phase, message = builds.CANCELLED, "cancelled while it ran"
         except ServiceError as exc:
@@ -95,18 +100,31 @@ def run_build(platform: Platform, build_id: int) -> str:
     return phase
 
 
+def _open_credentials(
+    platform: Platform, workspace_id: int, secret_name: str | None
+) -> GitCredentials | None:
+    if secret_name is None:
+        return None
+    with platform.transaction() as session:
+        workspace = session.get(Workspace, workspace_id)
+        assert workspace is not None
+        return open_source_secret(session, platform.secrets, workspace, secret_name)
+
+
 def _steps(
     platform: Platform,
     build_id: int,
     log: _BuildLog,
     root: Path,
     source: tuple[str, str, str | None, str],
+    credentials: GitCredentials | None,
     build_env: dict[str, str],
     runtime_env: dict[str, str],
 ) -> tuple[str, str]:
     url, ref, commit, context_dir = source
     shutil.rmtree(root, ignore_errors=True)
-    sha = fetch_source(url, ref, root, commit=commit, log=log)
+    with credentials_env(credentials) as git_env:
+        sha = fetch_source(url, ref, root, commit=commit, env=git_env, log=log)
     with platform.transaction() as session:
         build = session.get(Build, build_id)
         assert build is not None

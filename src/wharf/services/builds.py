@@ -52,6 +52,36 @@ def start_build(
     return build
 
 
+def lock_app(session: Session, app: App) -> None:
+    """Hold the app's row until the transaction ends, so that callers deciding whether to
+    queue a build for it take turns (a row lock on PostgreSQL, the write lock on SQLite)."""
+    session.execute(update(App).where(App.id == app.id).values(next_build=App.next_build))
+
+
+def queue_commit_build(
+    session: Session, app: App, commit: str | None, *, trigger: str, created_by: str | None
+) -> tuple[Build, bool]:
+    """Queue a build of ``commit`` (None: the ref's tip) unless one is waiting already; a
+    waiting build is pointed at ``commit`` instead. Returns the build and whether it was one
+    that was waiting. Call with the app locked (:func:`lock_app`)."""
+    waiting = session.scalars(
+        select(Build)
+        .where(Build.app_id == app.id, Build.phase == PENDING)
+        .order_by(Build.number.desc())
+    ).first()
+    if waiting is not None:
+        # Only while it still waits: a build claimed meanwhile has read its commit already.
+        moved = session.execute(
+            update(Build)
+            .where(Build.id == waiting.id, Build.phase == PENDING)
+            .values(commit_sha=commit, trigger=trigger)
+        )
+        if moved.rowcount == 1:  # type: ignore[attr-defined]
+            session.refresh(waiting)
+            return waiting, True
+    return start_build(session, app, trigger=trigger, created_by=created_by, commit=commit), False
+
+
 def read_build(session: Session, app: App, number: int) -> Build:
     build = session.scalar(select(Build).where(Build.app_id == app.id, Build.number == number))
     if build is None:

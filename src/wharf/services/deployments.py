@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from wharf.build.interfaces import Interface
 from wharf.build.s2i import RunCommand, plan_run
@@ -19,7 +20,8 @@ from wharf.runtime.limits import ResourceLimits
 from wharf.runtime.registry import AppRegistry, RolloutResult
 from wharf.runtime.routes import AppKey, RouteOptions
 from wharf.runtime.specs import RevisionSpec
-from wharf.services import builds
+from wharf.services import apps, builds, workspaces
+from wharf.services.errors import Conflict
 from wharf.services.platform import Platform
 from wharf.store.models import App, Build, Workspace
 
@@ -111,6 +113,54 @@ def deploy_build(platform: Platform, registry: AppRegistry, build_id: int) -> Ro
             )
     log_line = f"{key}: build #{number} {'serving' if result.succeeded else 'not deployed'}"
     logger.info("%s (%s)", log_line, result.message)
+    return result
+
+
+def choose_rollback_build(session: Session, app: App, to: int | None) -> Build:
+    """Build ``to``, or the newest Complete build older than the serving one."""
+    if to is not None:
+        build = builds.read_build(session, app, to)
+        if build.phase != builds.COMPLETE:
+            raise Conflict(
+                f"build #{to} of {app.name!r} is {build.phase}: only Complete builds serve"
+            )
+        return build
+    if app.serving_build is None:
+        raise Conflict(f"app {app.name!r} serves no build yet: there is nothing to roll back")
+    earlier = session.scalars(
+        select(Build)
+        .where(
+            Build.app_id == app.id,
+            Build.phase == builds.COMPLETE,
+            Build.number < app.serving_build,
+        )
+        .order_by(Build.number.desc())
+    ).first()
+    if earlier is None:
+        raise Conflict(
+            f"app {app.name!r} has no Complete build before #{app.serving_build} to roll back to"
+        )
+    return earlier
+
+
+def rollback_app(
+    platform: Platform, registry: AppRegistry, workspace: str, app_name: str, to: int | None
+) -> RolloutResult:
+    """Serve an earlier Complete build again, from its kept source and cached environment."""
+    with platform.transaction() as session:
+        app = apps.read_app(session, workspaces.read_workspace(session, workspace), app_name)
+        build = choose_rollback_build(session, app, to)
+        source = builds.build_source_dir(platform.settings, workspace, app.name, build.number)
+        env_dir = platform.settings.envs_dir / (build.environment_key or "-")
+        if not source.is_dir() or not env_dir.is_dir():
+            raise Conflict(
+                f"build #{build.number} of {app.name!r} can no longer serve: its source or "
+                "environment was removed; start a build of its commit instead"
+            )
+        build_id, number = build.id, build.number
+    result = deploy_build(platform, registry, build_id)
+    if not result.succeeded:
+        raise Conflict(f"the rollback to build #{number} did not start: {result.message}")
     return result
 
 

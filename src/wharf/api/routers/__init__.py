@@ -9,8 +9,10 @@ from wharf.api.routers import (
     health,
     members,
     roles,
+    source_secrets,
     tokens,
     users,
+    webhooks,
     workspaces,
 )
 
@@ -25,4 +27,6 @@ ROUTERS: list[APIRouter] = [
     assets.data_router,
     assets.model_router,
     apps.router,
+    webhooks.router,
+    source_secrets.router,
 ]

@@ -11,6 +11,7 @@ from fastapi.responses import StreamingResponse
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.schemas import apps as schemas
+from wharf.schemas import webhooks as webhook_schemas
 from wharf.services import apps, builds, deployments, workspaces
 from wharf.services.errors import Conflict
 from wharf.services.platform import Platform
@@ -121,7 +122,11 @@ def create_app(
     with platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
         app, first = apps.create_app(
-            session, workspace, spec, created_by=access.principal.user_name
+            session,
+            workspace,
+            spec,
+            created_by=access.principal.user_name,
+            secrets=platform.secrets,
         )
         # Claimed inside the transaction: a host name another app has refuses the create.
         deployments.register_route(request.app.state.registry, ws, app)
@@ -139,6 +144,10 @@ def read_app(
     _: Access = require("apps/read"),
 ) -> schemas.App:
     """One app, with what its replicas are doing now."""
+    return app_detail(request, platform, ws, app)
+
+
+def app_detail(request: Request, platform: Platform, ws: str, app: str) -> schemas.App:
     with platform.transaction() as session:
         found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
         return app_out(request, ws, found, builds.latest_build(session, found))
@@ -159,6 +168,23 @@ def delete_app(
         )
     deployments.stop_app(request.app.state.registry, ws, app)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{app}/rollback", response_model=schemas.App)
+def rollback_app(
+    ws: WorkspaceName,
+    app: str,
+    request: Request,
+    platform: PlatformDep,
+    body: webhook_schemas.Rollback | None = None,
+    _: Access = require("apps/write"),
+) -> schemas.App:
+    """Serve an earlier Complete build again (default: the one before the serving build).
+    Its source and environment are kept, so nothing is rebuilt: the call returns once the
+    build's replicas serve, or with 409 and the reason while the current ones keep serving."""
+    to = body.to if body else None
+    deployments.rollback_app(platform, request.app.state.registry, ws, app, to)
+    return app_detail(request, platform, ws, app)
 
 
 @router.get("/{app}/builds", response_model=list[schemas.Build])
