@@ -1,13 +1,17 @@
-"""Build to serving: a cold first build vs a code-only rebuild (goal: serving in <= 5 s).
+"""Build to serving: a cold first build vs a code-only rebuild (goal: serving in <= 5 s), a
+webhook push to serving, and rollbacks (goal: <= 2 s).
 
 Starts a real ``wharf up`` with an empty environment cache (uv's download cache stays warm,
 as on any machine that built once), creates an app from a freshly rendered model project,
 and times from ``app create`` until the route answers; then commits a change to
 ``prediction.py``, starts a build and times until the route answers with the new prediction.
+Then a push announced through the app's generic webhook, and rollbacks between builds #1 and
+#3 through the API.
 """
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import time
 
@@ -64,9 +68,34 @@ def main() -> None:
         ).raise_for_status()
         _wait(lambda: httpx.post(route, json={}).json() == {"prediction": "v2"})
         rebuild = time.perf_counter() - started
+
+        api = f"{server.url}/api/v1/workspaces/default/apps/my-model"
+        auth = {"Authorization": f"Bearer {server.token}"}
+        hook = httpx.get(f"{api}/webhooks", headers=auth).json()["urls"]["generic"]
+        prediction.write_text(prediction.read_text().replace("v2", "v3"))
+        subprocess.run([*GIT, "commit", "-qam", "pushed"], cwd=project, check=True)
+        sha = subprocess.run(
+            [*GIT, "rev-parse", "HEAD"], cwd=project, check=True, capture_output=True, text=True
+        ).stdout.strip()
+        started = time.perf_counter()
+        httpx.post(hook, json={"git": {"ref": "main", "commit": sha}}).raise_for_status()
+        _wait(lambda: httpx.post(route, json={}).json() == {"prediction": "v3"})
+        pushed = time.perf_counter() - started
+
+        rollbacks = []
+        for to, expected in [(1, "not implemented"), (3, "v3")] * 3:
+            started = time.perf_counter()
+            httpx.post(
+                f"{api}/rollback", json={"to": to}, headers=auth, timeout=120
+            ).raise_for_status()
+            rollbacks.append(time.perf_counter() - started)
+            assert httpx.post(route, json={}).json() == {"prediction": expected}
+    rollback = statistics.median(rollbacks)
     print(f"{'case':<44}{'seconds':>9}")
     print(f"{'cold build (new environment) to serving':<44}{cold:>9.2f}")
     print(f"{'code-only rebuild to serving the new code':<44}{rebuild:>9.2f}  (goal <= 5 s)")
+    print(f"{'webhook push (code only) to serving':<44}{pushed:>9.2f}")
+    print(f"{'rollback, API call until serving (median 6)':<44}{rollback:>9.2f}  (goal <= 2 s)")
     print(f"ratio rebuild/cold: {rebuild / cold:.2f}")
 
 

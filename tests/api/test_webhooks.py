@@ -3,8 +3,6 @@ other branches, tags, repeats, wrong secrets and malformed bodies do not; bursts
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -16,11 +14,10 @@ import pytest
 
 from tests.conftest import Server
 from tests.gitrepos import commit_files, make_repo
+from tests.hookpayloads import SIGNING, github_push, provider_request, signed
 from wharf.api.routers.hooks import RedactHookSecrets
 from wharf.sdk import Client
 from wharf.services import apps, builds, workspaces
-
-SIGNING = "a-shared-signing-secret"
 
 
 @pytest.fixture
@@ -35,21 +32,6 @@ def hooked(server: Server, admin: Client, tmp_path: Path) -> tuple[Path, dict[st
     urls = admin.apps.webhook_urls("model").urls
     # The in-process transport answers any host: keep the path only.
     return repo, {provider: urlsplit(url).path for provider, url in urls.items()}
-
-
-def github_push(repo: Path, sha: str, ref: str = "refs/heads/trunk") -> dict[str, Any]:
-    return {
-        "ref": ref,
-        "before": "0" * 40,
-        "after": sha,
-        "deleted": False,
-        "repository": {"clone_url": repo.as_uri(), "default_branch": "trunk"},
-        "head_commit": {"id": sha, "message": "change"},
-    }
-
-
-def signed(body: bytes, secret: str = SIGNING) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def post_github(
@@ -234,50 +216,6 @@ def test_signatures_are_checked_when_the_app_has_a_signing_secret(
     assert "X-Gitlab-Token" in gitlab.json()["detail"]
     admin.apps.set_webhook_signing_secret("model", None)
     assert not admin.apps.webhook_urls("model").signing_secret_set
-
-
-def provider_request(provider: str, repo: Path, sha: str) -> tuple[bytes, dict[str, str]]:
-    """What each git host sends for a push of ``sha`` to ``trunk``, signed with SIGNING."""
-    if provider == "gitlab":
-        payload: dict[str, Any] = {
-            "object_kind": "push",
-            "ref": "refs/heads/trunk",
-            "before": "0" * 40,
-            "after": sha,
-            "checkout_sha": sha,
-            "project": {"git_http_url": repo.as_uri()},
-        }
-        body = json.dumps(payload).encode()
-        headers = {
-            "X-Gitlab-Event": "Push Hook",
-            "X-Gitlab-Token": SIGNING,
-            "X-Gitlab-Event-UUID": f"gl-{sha}",
-        }
-    elif provider == "gitea":
-        payload = {"ref": "refs/heads/trunk", "after": sha, "before": "0" * 40}
-        body = json.dumps(payload).encode()
-        headers = {
-            "X-Gitea-Event": "push",
-            "X-Gitea-Delivery": f"gt-{sha}",
-            "X-Gitea-Signature": signed(body).removeprefix("sha256="),
-        }
-    elif provider == "bitbucket":
-        change = {
-            "new": {"type": "branch", "name": "trunk", "target": {"hash": sha}},
-            "old": {"type": "branch", "name": "trunk", "target": {"hash": "1" * 40}},
-        }
-        body = json.dumps({"push": {"changes": [change]}}).encode()
-        headers = {
-            "X-Event-Key": "repo:push",
-            "X-Request-UUID": f"bb-{sha}",
-            "X-Hub-Signature": signed(body),
-        }
-    else:
-        body = json.dumps(
-            {"git": {"uri": repo.as_uri(), "ref": "refs/heads/trunk", "commit": sha}}
-        ).encode()
-        headers = {"X-Hub-Signature-256": signed(body)}
-    return body, {"Content-Type": "application/json", **headers}
 
 
 @pytest.mark.parametrize("provider", ["gitlab", "gitea", "bitbucket", "generic"])
