@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     private or otherwise non-public address. Off by default, so that a job input cannot make
     the server read its own network (cloud metadata, internal services)."""
 
+    allow_local_git: bool = True
+    """Let apps build from repositories on the server's own disk (``file://`` URLs and local
+    paths), as a single-machine setup needs. Switch it off on a shared server: such a URL can
+    read any repository the server's user can read."""
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:

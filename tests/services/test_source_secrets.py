@@ -155,3 +155,14 @@ def test_source_secrets_are_checked_and_kept_while_apps_use_them(
 
     reader = server.client(server.user_with_role("rita", "reader"))
     assert [s.name for s in reader.source_secrets.list()] == ["ssh-key"]
+
+
+def test_a_shared_server_can_refuse_repositories_on_its_own_disk(
+    server: Server, admin: Client, tmp_path: Path
+) -> None:
+    url = make_repo(tmp_path / "local", {"requirements.txt": "\n"})
+    server.platform.settings.allow_local_git = False
+    for local in (url, str(tmp_path / "local")):
+        with pytest.raises(InvalidRequestError, match="WHARF_ALLOW_LOCAL_GIT is off"):
+            admin.apps.create(local, name="local")
+    assert admin.apps.list() == []

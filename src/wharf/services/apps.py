@@ -87,11 +87,19 @@ def _check_env(kind: str, values: Mapping[str, str]) -> dict[str, str]:
     return {k: str(v) for k, v in values.items()}
 
 
-def _check_git_url(url: str) -> None:
+def _check_git_url(url: str, *, allow_local: bool) -> None:
     try:
-        password = urlsplit(url).password
+        parts = urlsplit(url)
+        password = parts.password
     except ValueError:
-        password = None
+        parts, password = None, None
+    local = url.startswith("/") or (parts is not None and parts.scheme == "file")
+    if local and not allow_local:
+        raise Invalid(
+            "this server does not build from its own disk (WHARF_ALLOW_LOCAL_GIT is off): "
+            "give an https:// or ssh:// URL of a git host",
+            field="git",
+        )
     if password:
         raise Invalid(
             "the git URL holds a password: keep credentials out of URLs (they would show in "
@@ -105,8 +113,8 @@ def new_webhook_secret(box: SecretBox) -> str:
     return box.encrypt(random_secrets.token_urlsafe(20))
 
 
-def _check_spec(spec: AppSpec) -> None:
-    _check_git_url(spec.git_url)
+def _check_spec(spec: AppSpec, *, allow_local_git: bool) -> None:
+    _check_git_url(spec.git_url, allow_local=allow_local_git)
     if not 0 <= spec.replicas <= MAX_REPLICAS:
         raise Invalid(f"replicas must be between 0 and {MAX_REPLICAS}", field="replicas")
     if spec.cpu is not None:
@@ -130,13 +138,14 @@ def create_app(
     *,
     created_by: str | None,
     secrets: SecretBox,
+    allow_local_git: bool = True,
     inspect: RemoteInspector = inspect_with_credentials,
 ) -> tuple[App, Build]:
     """Create an app and queue Build #1. The repository is read now (``git ls-remote``, with
     the app's source secret), so an unreachable URL, a missing ref or wrong credentials are
     refused at once rather than failing a build."""
     name = check_dns_label("app", spec.name or derive_app_name(spec.git_url))
-    _check_spec(spec)
+    _check_spec(spec, allow_local_git=allow_local_git)
     if _find(session, workspace, name) is not None:
         raise Conflict(f"app {name!r} already exists in workspace {workspace.name!r}")
     # The runtime's own route rule, so what is stored is what the proxy will accept.

@@ -127,6 +127,7 @@ def create_app(
             spec,
             created_by=access.principal.user_name,
             secrets=platform.secrets,
+            allow_local_git=platform.settings.allow_local_git,
         )
         # Claimed inside the transaction: a host name another app has refuses the create.
         deployments.register_route(request.app.state.registry, ws, app)
