@@ -100,6 +100,20 @@ def test_github_form_encoded_payloads_work_too(
     answer = post_github(server, paths["github"], github_push(repo, sha), form=True)
     assert answer.status_code == 200, answer.text
     assert (answer.json()["build"], answer.json()["commit_sha"]) == (2, sha)
+    # JSON under curl's default form content type (curl -d '{...}') is read as JSON.
+    as_curl = server.http.post(
+        paths["github"],
+        content=json.dumps(github_push(repo, sha)).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-GitHub-Event": "push"},
+    )
+    assert as_curl.json()["result"] == "coalesced", as_curl.text
+    empty_form = server.http.post(
+        paths["github"],
+        content=b"other=1",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-GitHub-Event": "push"},
+    )
+    assert empty_form.status_code == 400
+    assert empty_form.json()["detail"] == "the form body has no 'payload' field"
 
 
 def test_ping_other_branches_tags_and_other_events_build_nothing(
