@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_runtime_replicas import (
+from tests.runtime_support import (
     HELLO,
     open_registry,
     revision,
