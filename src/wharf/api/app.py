@@ -17,6 +17,7 @@ from wharf.runtime.proxy import RouteProxy
 from wharf.runtime.registry import AppRegistry
 from wharf.services.build_runner import BuildRunner
 from wharf.services.deployments import deploy_build, restore_apps
+from wharf.services.job_runner import JobRunner
 from wharf.services.platform import start_platform
 from wharf.version import __version__
 
@@ -40,6 +41,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runner = BuildRunner(platform, on_complete=deploy)
     await run_in_threadpool(runner.start)
     app.state.build_runner = runner
+    job_runner = JobRunner(platform)
+    await run_in_threadpool(job_runner.start)
+    app.state.job_runner = job_runner
     # Apps come back on their serving builds in the background: the API answers meanwhile.
     threading.Thread(
         target=restore_apps, args=(platform, registry), name="wharf-restore", daemon=True
@@ -47,6 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await run_in_threadpool(job_runner.stop)
         await run_in_threadpool(runner.stop)
         await run_in_threadpool(registry.close)
         platform.close()

@@ -257,3 +257,108 @@ class SourceSecret(Base):
     """The credentials as JSON, encrypted with the platform key."""
     created_by: Mapped[str | None] = mapped_column(String(63), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BatchEndpoint(Base):
+    """A stable name that batch jobs are created against; one of its deployments is the default."""
+
+    __tablename__ = "batch_endpoints"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    default_deployment: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_by: Mapped[str | None] = mapped_column(String(63), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BatchDeployment(Base):
+    """How an endpoint scores: its code (copied under the data dir), environment and settings."""
+
+    __tablename__ = "batch_deployments"
+    __table_args__ = (UniqueConstraint("endpoint_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("batch_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(32))
+    type: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    """``scoring_script``, ``model_project`` or ``component``."""
+    description: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    code_reference: Mapped[str] = mapped_column(Text)
+    scoring_script: Mapped[str | None] = mapped_column(String(1024), default=None)
+    entry: Mapped[str | None] = mapped_column(String(255), default=None)
+    component: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Declared ``inputs`` and ``outputs`` of a component."""
+    model_reference: Mapped[str | None] = mapped_column(Text, default=None)
+    requirements: Mapped[list[str]] = mapped_column(default=list)
+    environment_source: Mapped[str] = mapped_column(String(16), default="none")
+    environment_key: Mapped[str] = mapped_column(String(64))
+    environment_reused: Mapped[bool] = mapped_column(Boolean, default=False)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    folder: Mapped[str] = mapped_column(Text)
+    """This revision's local folder: ``code/`` and ``environment/`` (what the env installs)."""
+    created_by: Mapped[str | None] = mapped_column(String(63), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    endpoint: Mapped[BatchEndpoint] = relationship()
+
+
+class Job(Base):
+    """One invocation of a batch endpoint. ``spec`` is a snapshot of everything the job runs
+    with, so changing or deleting its deployment later does not change the job."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        UniqueConstraint("workspace_id", "endpoint", "idempotency_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    endpoint: Mapped[str] = mapped_column(String(32))
+    deployment: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    experiment_name: Mapped[str] = mapped_column(String(255))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    inputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    resumed: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str | None] = mapped_column(String(63), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class JobMiniBatch(Base):
+    """The durable state of one mini-batch of a job (the engine's state store)."""
+
+    __tablename__ = "job_mini_batches"
+    __table_args__ = (UniqueConstraint("job_id", "batch_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    batch_id: Mapped[int] = mapped_column(Integer)
+    items: Mapped[list[Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    staged_path: Mapped[str | None] = mapped_column(Text, default=None)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

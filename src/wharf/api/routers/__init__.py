@@ -5,8 +5,10 @@ from fastapi import APIRouter
 from wharf.api.routers import (
     apps,
     assets,
+    batch_endpoints,
     datastores,
     health,
+    jobs,
     members,
     roles,
     source_secrets,
@@ -29,4 +31,6 @@ ROUTERS: list[APIRouter] = [
     apps.router,
     webhooks.router,
     source_secrets.router,
+    batch_endpoints.router,
+    jobs.router,
 ]
