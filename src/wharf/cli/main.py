@@ -10,8 +10,10 @@ from typer.core import TyperGroup
 from wharf.cli import (
     apps,
     assets,
+    batch,
     datastores,
     init,
+    jobs,
     login,
     roles,
     serve,
@@ -83,6 +85,9 @@ app.add_typer(datastores.app, name="datastore")
 app.add_typer(assets.data_app, name="data")
 app.add_typer(assets.model_app, name="model")
 app.add_typer(apps.app, name="app")
+app.add_typer(batch.endpoint_app, name="batch-endpoint")
+app.add_typer(batch.deployment_app, name="batch-deployment")
+app.add_typer(jobs.app, name="job")
 app.add_typer(source_secrets.app, name="source-secret")
 
 

@@ -10,6 +10,7 @@ import httpx
 
 from wharf.schemas.common import Health
 from wharf.sdk._apps import AppOperations, BuildOperations, SourceSecretOperations
+from wharf.sdk._batch import BatchDeploymentOperations, BatchEndpointOperations
 from wharf.sdk._config import DEFAULT_WORKSPACE, read_config
 from wharf.sdk._errors import ConfigError, ServerUnavailableError, error_from_problem
 from wharf.sdk._identity import (
@@ -19,6 +20,7 @@ from wharf.sdk._identity import (
     UserOperations,
     WorkspaceOperations,
 )
+from wharf.sdk._jobs import JobOperations
 from wharf.sdk._storage import DataOperations, DatastoreOperations, ModelOperations
 from wharf.version import __version__
 
@@ -61,6 +63,9 @@ class Client:
         self.apps = AppOperations(self)
         self.builds = BuildOperations(self)
         self.source_secrets = SourceSecretOperations(self)
+        self.batch_endpoints = BatchEndpointOperations(self)
+        self.batch_deployments = BatchDeploymentOperations(self)
+        self.jobs = JobOperations(self)
 
     @classmethod
     def from_config(
@@ -109,6 +114,7 @@ class Client:
         json: Any = None,
         params: dict[str, Any] | None = None,
         content: Iterator[bytes] | None = None,
+        headers: dict[str, str] | None = None,
         timeout: float | object | None = httpx.USE_CLIENT_DEFAULT,
     ) -> Any:
         try:
@@ -118,6 +124,7 @@ class Client:
                 json=json,
                 params=params,
                 content=content,
+                headers=headers,
                 timeout=timeout,  # type: ignore[arg-type]
             )
         except httpx.TransportError as exc:
