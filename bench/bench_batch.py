@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from wharf.batch.engine import BatchJob, JobResult, run_job
-from wharf.batch.launch import ScoringScript
+from wharf.batch.launch import ScoringScript, build_worker_env
 from wharf.batch.settings import BatchSettings
 from wharf.batch.state import MemoryStateStore
 
@@ -146,10 +146,18 @@ def measure_bare_start(root: Path, python: Path) -> float:
 
 
 def run_pool(root: Path, python: Path, round_number: int) -> float:
+    """The bare pool, in the environment Wharf gives its workers: the same variables too, so
+    that BLAS picks the same kernels (a machine may set OPENBLAS_CORETYPE, which workers do not
+    inherit) and the outputs can be compared byte for byte."""
     out = root / f"pool-{round_number}.csv"
     args = [str(root / "data"), str(root / "model"), str(out), str(PROCESSES), str(MINI_BATCH_SIZE)]
+    env = build_worker_env(python, {}, model_dir=root / "model", output_dir=root)
     done = subprocess.run(
-        [str(python), str(root / "pool.py"), *args], capture_output=True, text=True, check=True
+        [str(python), str(root / "pool.py"), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     )
     return float(done.stdout.strip())
 

@@ -36,11 +36,11 @@ from bench.bench_batch import (
     ROWS,
     SCORE,
     build_environment,
+    run_pool,
 )
 from bench.load import run_load
 from bench.server import running_wharf
 from wharf import BatchDeployment, BatchEndpoint, Client, Data, Input, Job, Model, WharfError
-from wharf.batch.launch import build_worker_env
 
 ROUNDS = 3
 CONCURRENCY = 50
@@ -115,23 +115,6 @@ def _since_created(job: Job, field: str) -> float | None:
     if not value:
         return None
     return (datetime.fromisoformat(str(value)) - job.created_at).total_seconds()
-
-
-def run_pool(root: Path, python: Path, round_number: int) -> float:
-    """The bare pool, in the environment Wharf gives its workers: the same variables too, so
-    that BLAS picks the same kernels (a machine may set OPENBLAS_CORETYPE, which workers do not
-    inherit) and the outputs can be compared byte for byte."""
-    out = root / f"pool-{round_number}.csv"
-    args = [str(root / "data"), str(root / "model"), str(out), str(PROCESSES), str(MINI_BATCH_SIZE)]
-    env = build_worker_env(python, {}, model_dir=root / "model", output_dir=root)
-    done = subprocess.run(
-        [str(python), str(root / "pool.py"), *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-    )
-    return float(done.stdout.strip())
 
 
 def compare(job_output: Path, pool_output: Path) -> str:

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,12 @@ def test_both_body_shapes_score_every_row_in_order(api: Api) -> None:
         assert done["started_at"]
         assert done["finished_at"]
         assert done["duration_seconds"] >= 0
+        moments = [
+            done[key] for key in ("created_at", "started_at", "first_mini_batch_at", "first_run_at")
+        ]
+        assert all(moments), done
+        parsed = [datetime.fromisoformat(m) for m in [*moments, done["finished_at"]]]
+        assert parsed == sorted(parsed)
         rows = list(csv.DictReader(io.StringIO(download(api, name, "score").text)))
         assert [row["id"] for row in rows] == expected_ids()
         assert rows[0]["old"] in ("False", "false")

@@ -334,5 +334,11 @@ class Job(ResponseModel):
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    first_mini_batch_at: datetime | None = Field(
+        default=None, description="when the first mini-batch was handed to a worker"
+    )
+    first_run_at: datetime | None = Field(
+        default=None, description="when the first run()/predict() call started (after init())"
+    )
     duration_seconds: float | None = None
     log_url: str

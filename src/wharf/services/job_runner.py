@@ -16,6 +16,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,14 @@ from wharf.services.errors import ServiceError
 from wharf.services.job_state import DatabaseStateStore
 from wharf.services.platform import Platform
 from wharf.store.models import Job, Workspace
+from wharf.store.types import utcnow
 
 logger = logging.getLogger("wharf.jobs")
+
+
+def _after(started: datetime, seconds: float | None) -> datetime | None:
+    return None if seconds is None else started + timedelta(seconds=seconds)
+
 
 PROGRESS_SECONDS = 0.5
 """How often a running job's progress is written to the store, at most."""
@@ -73,12 +80,14 @@ class _JobRun:
         self.dir = jobs.job_dir(platform.settings, self.workspace, self.name)
         self.log = JobLog(self.dir / "job.log")
         self.last_progress = 0.0
+        self.engine_started: datetime | None = None
 
     def run(self, stopping: threading.Event) -> None:
         status, error, progress = jobs.FAILED, None, None
         try:
             result = self.execute()
             status, error, progress = _STATUS[result.status], result.error, result.progress
+            self.record_first_runs(result)
         except _Interrupted:
             status = jobs.CANCELED
         except ServiceError as exc:
@@ -99,6 +108,18 @@ class _JobRun:
             shutil.rmtree(self.dir / folder, ignore_errors=True)
         for marker in self.dir.glob("*.complete"):
             marker.unlink()
+
+    def record_first_runs(self, result: JobResult) -> None:
+        if self.engine_started is None:
+            return
+        started = self.engine_started
+        with self.platform.transaction() as session:
+            jobs.record_first_runs(
+                session,
+                self.job_id,
+                first_mini_batch_at=_after(started, result.seconds_to_first_dispatch),
+                first_run_at=_after(started, result.seconds_to_first_run),
+            )
 
     def cancel_requested(self) -> bool:
         with self.platform.transaction() as session:
@@ -180,6 +201,7 @@ class _JobRun:
             model_dir=model_dir,
         )
         store = DatabaseStateStore(self.platform, self.job_id)
+        self.engine_started = utcnow()
         return run_job(
             engine_job,
             store,

@@ -10,6 +10,7 @@ a restarted server never overwrite each other. Invoking (creating) a job is in `
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,22 @@ def finish_job(
     if progress is not None:
         values["progress"] = asdict(progress)
     return _move(session, job_id, (QUEUED, *STARTED_STATUSES, CANCEL_REQUESTED), status, **values)
+
+
+def record_first_runs(
+    session: Session,
+    job_id: int,
+    *,
+    first_mini_batch_at: datetime | None,
+    first_run_at: datetime | None,
+) -> None:
+    """When the job's first mini-batch was handed out and its first call started; a resumed
+    job keeps the times of its first run."""
+    job = session.get(Job, job_id)
+    if job is None:
+        return
+    job.first_mini_batch_at = job.first_mini_batch_at or first_mini_batch_at
+    job.first_run_at = job.first_run_at or first_run_at
 
 
 def cancel_requested_ids(session: Session, job_ids: list[int]) -> list[int]:

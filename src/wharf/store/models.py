@@ -344,6 +344,10 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    first_mini_batch_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the first mini-batch was handed to a worker (the first run of the job)."""
+    first_run_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the first ``run()``/``predict()`` call started (after the workers' ``init()``)."""
 
 
 class JobMiniBatch(Base):

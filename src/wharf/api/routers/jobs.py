@@ -71,6 +71,8 @@ def job_out(
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
+        first_mini_batch_at=job.first_mini_batch_at,
+        first_run_at=job.first_run_at,
         duration_seconds=duration,
         log_url=f"{base}/api/v1/workspaces/{ws}/jobs/{job.name}/log",
     )

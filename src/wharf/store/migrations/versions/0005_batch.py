@@ -64,6 +64,10 @@ def upgrade() -> None:
         sa.Column("created_at", wharf.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("started_at", wharf.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("finished_at", wharf.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "first_mini_batch_at", wharf.store.types.UTCDateTime(timezone=True), nullable=True
+        ),
+        sa.Column("first_run_at", wharf.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
             ["workspaces.id"],
