@@ -10,12 +10,15 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from wharf.sdk import Client
 
-console = Console()
-error_console = Console(stderr=True)
+# No emoji codes: "data:heart:1" is a reference, not a heart.
+console = Console(emoji=False)
+error_console = Console(stderr=True, emoji=False)
 
 
 class OutputFormat(StrEnum):
@@ -75,7 +78,8 @@ def emit(
     for heading, _ in columns:
         table.add_column(heading)
     for row in rows:
-        table.add_row(*(_cell(getter(row)) for _, getter in columns))
+        # Text, not markup: a value holding "[...]" is shown as it is.
+        table.add_row(*(Text(_cell(getter(row))) for _, getter in columns))
     console.print(table)
 
 
@@ -93,9 +97,9 @@ def _cell(value: Any) -> str:
 
 def print_success(message: str) -> None:
     """A short confirmation on stderr, so stdout stays clean for scripts."""
-    error_console.print(f"[green]✓[/green] {message}", highlight=False, soft_wrap=True)
+    error_console.print(f"[green]✓[/green] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def print_error(message: str) -> None:
     """One plain red line on stderr."""
-    error_console.print(f"[red]Error:[/red] {message}", highlight=False, soft_wrap=True)
+    error_console.print(f"[red]Error:[/red] {escape(message)}", highlight=False, soft_wrap=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from wharf.cli._output import (
@@ -103,17 +104,23 @@ def _print_details(job: Job) -> None:
     )
     for name, given in job.inputs.items():
         shown = given.reference or given.path or repr(given.value)
-        console.print(f"input {name} ({given.type}): {shown}", highlight=False, soft_wrap=True)
+        console.print(
+            f"input {name} ({given.type}): {shown}", highlight=False, markup=False, soft_wrap=True
+        )
     for name, written in job.outputs.items():
         console.print(
-            f"output {name} ({written.type}): {written.path}", highlight=False, soft_wrap=True
+            f"output {name} ({written.type}): {written.path}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
     if job.error:
-        console.print(f"[red]error:[/red] {job.error}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(job.error)}", highlight=False, soft_wrap=True)
     for failure in job.failures:
         console.print(
             f"mini-batch {failure.mini_batch} ({failure.label}): {failure.root_cause}",
             highlight=False,
+            markup=False,
             soft_wrap=True,
         )
 
