@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
+from wharf.api.logstream import FOLLOW_POLL_SECONDS, stream_log
 from wharf.schemas import apps as schemas
 from wharf.schemas import webhooks as webhook_schemas
 from wharf.services import apps, builds, deployments, workspaces
@@ -18,8 +19,6 @@ from wharf.services.platform import Platform
 from wharf.store import models
 
 router = APIRouter(prefix="/workspaces/{ws}/apps", tags=["apps"])
-
-FOLLOW_POLL_SECONDS = 0.25
 
 
 def build_out(app: models.App, build: models.Build) -> schemas.Build:
@@ -265,27 +264,9 @@ def read_build_log(
         build_id = builds.read_build(session, found, number).id
     path = builds.build_log_path(platform.settings, ws, app, number)
     return StreamingResponse(
-        _stream_log(platform, path, build_id, follow), media_type="text/plain; charset=utf-8"
+        stream_log(path, follow=follow, finished=lambda: _is_finished(platform, build_id)),
+        media_type="text/plain; charset=utf-8",
     )
-
-
-async def _stream_log(
-    platform: Platform, path: Path, build_id: int, follow: bool
-) -> AsyncIterator[bytes]:
-    offset = 0
-    while True:
-        if path.exists():
-            with path.open("rb") as handle:
-                handle.seek(offset)
-                chunk = handle.read()
-            if chunk:
-                offset += len(chunk)
-                yield chunk
-        if not follow or await asyncio.to_thread(_is_finished, platform, build_id):
-            if path.exists() and path.stat().st_size > offset:
-                continue  # the last lines came in after the build ended
-            return
-        await asyncio.sleep(FOLLOW_POLL_SECONDS)
 
 
 def _is_finished(platform: Platform, build_id: int) -> bool:

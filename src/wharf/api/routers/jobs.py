@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -13,6 +11,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
+from wharf.api.logstream import stream_log
 from wharf.batch.planner import MiniBatch
 from wharf.batch.state import Failure
 from wharf.schemas import batch as schemas
@@ -23,7 +22,6 @@ from wharf.store import models
 
 router = APIRouter(prefix="/workspaces/{ws}/jobs", tags=["jobs"])
 
-FOLLOW_POLL_SECONDS = 0.25
 DOWNLOAD_CHUNK = 1024 * 1024
 
 
@@ -141,27 +139,9 @@ def read_job_log(
         job_id = jobs.read_job(session, workspaces.read_workspace(session, ws), name).id
     path = jobs.job_log_path(platform.settings, ws, name)
     return StreamingResponse(
-        _stream_log(platform, path, job_id, follow), media_type="text/plain; charset=utf-8"
+        stream_log(path, follow=follow, finished=lambda: _is_finished(platform, job_id)),
+        media_type="text/plain; charset=utf-8",
     )
-
-
-async def _stream_log(
-    platform: Platform, path: Path, job_id: int, follow: bool
-) -> AsyncIterator[bytes]:
-    offset = 0
-    while True:
-        if path.exists():
-            with path.open("rb") as handle:
-                handle.seek(offset)
-                chunk = handle.read()
-            if chunk:
-                offset += len(chunk)
-                yield chunk
-        if not follow or await asyncio.to_thread(_is_finished, platform, job_id):
-            if path.exists() and path.stat().st_size > offset:
-                continue  # the last lines came in after the job ended
-            return
-        await asyncio.sleep(FOLLOW_POLL_SECONDS)
 
 
 def _is_finished(platform: Platform, job_id: int) -> bool:
