@@ -110,11 +110,11 @@ def run_job(client: Client, data: str, deployment: str = "score") -> Timed:
 
 
 def _since_created(job: Job, field: str) -> float | None:
-    """Seconds from the job's creation to a timestamp the server may report (newer servers)."""
-    value = (job.model_extra or {}).get(field)
-    if not value:
+    """Seconds from the job's creation to one of its timestamps (None until it has one)."""
+    value = getattr(job, field, None)
+    if not isinstance(value, datetime):
         return None
-    return (datetime.fromisoformat(str(value)) - job.created_at).total_seconds()
+    return (value - job.created_at).total_seconds()
 
 
 def compare(job_output: Path, pool_output: Path) -> str:
@@ -239,7 +239,7 @@ def main() -> None:
         print(f"  scikit-learn job: {seconds([j.first_dispatch for j in jobs])}")
         print(f"  no-op script:     {seconds([j.first_dispatch for j in noops])}")
         runs = [j.first_run for j in jobs if j.first_run is not None]
-        shown = seconds(runs) if runs else "not reported by this server (first_run_at)"
+        shown = seconds(runs) if runs else "not reported"
         print(f"invoke -> first run() call, after the worker's imports and init(): {shown}")
         print(f"(times by polling the job every {POLL * 1000:.0f} ms, unless the server has them)")
         print(
