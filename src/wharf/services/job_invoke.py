@@ -21,6 +21,7 @@ from wharf.batch.settings import OUTPUT_FORMATS, BatchSettings, override_batch_s
 from wharf.services import auth, batch_deployments, batch_endpoints, job_storage, jobs
 from wharf.services.errors import Conflict, Invalid
 from wharf.services.platform import Platform
+from wharf.storage.urls import check_public_url
 from wharf.store.models import BatchDeployment, BatchEndpoint, Job, Workspace
 from wharf.store.types import utcnow
 
@@ -241,6 +242,19 @@ class _Checker:
                     field=f"inputs.{name}",
                 )
             wanted = found
+        else:
+            if wanted == "uri_folder":
+                raise Invalid(
+                    f"{what}: an https:// URL is one file (uri_file); a folder needs a datastore "
+                    "path or a data asset",
+                    field=f"inputs.{name}",
+                )
+            try:
+                check_public_url(
+                    pinned.reference, allow_private=self.platform.settings.allow_private_urls
+                )
+            except Invalid as exc:
+                raise Invalid(f"{what}: {exc.detail}", field=f"inputs.{name}") from None
         return {"type": wanted or "uri_file", "path": value.path, "reference": pinned.reference}
 
     def output(
