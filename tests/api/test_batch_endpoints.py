@@ -150,6 +150,11 @@ def test_deployments_default_replace_and_delete(api: Api, server: Server, tmp_pa
             None,
             "does not exist",
         ),
+        (
+            {"code_configuration": {"code": "https://example.org/code.zip"}},
+            "code_configuration.code",
+            "not a URL",
+        ),
         ({"model": "model:none@latest"}, "model", "does not exist"),
         ({"environment": {"requirements": ["-r /etc/passwd"]}}, None, "names a file"),
     ],

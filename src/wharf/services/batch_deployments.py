@@ -135,6 +135,12 @@ def _check_spec(
         what="code_configuration.code",
         field="code_configuration.code",
     )
+    if code.kind == "url":
+        raise Invalid(
+            "code_configuration.code must be a folder in a datastore (the CLI and SDK upload a "
+            "local folder there), not a URL",
+            field="code_configuration.code",
+        )
     model = None
     if spec.model:
         model = job_storage.pin_reference(
