@@ -22,7 +22,7 @@ def up(
         Path | None, typer.Option(help="where state lives [~/.local/share/wharf]")
     ] = None,
 ) -> None:
-    """Start Wharf: API, console and workers, embedded (SQLite and a local datastore by
+    """Start Wharf: API, runners and app routes, embedded (SQLite and a local datastore by
     default). Flags override WHARF_* environment variables. Ctrl-C stops it cleanly."""
     # The server stack is imported here, not at the top: every other command stays quick.
     import uvicorn
