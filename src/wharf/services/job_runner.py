@@ -355,4 +355,4 @@ class JobRunner:
                     for job_id in requested:
                         if job_id in self._running:
                             self._running[job_id].set()
-            time.sleep(CANCEL_POLL_SECONDS)
+            self._stopping.wait(CANCEL_POLL_SECONDS)
