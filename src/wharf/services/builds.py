@@ -102,6 +102,12 @@ def latest_build(session: Session, app: App) -> Build | None:
     )
 
 
+def build_has_ended(session: Session, build_id: int) -> bool:
+    """Whether the build is in a final phase (or gone with its app)."""
+    build = session.get(Build, build_id)
+    return build is None or build.phase in FINAL_PHASES
+
+
 def claim_next_build(session: Session) -> Build | None:
     """Move the oldest Pending build whose app has nothing Running to Running, and return it.
 

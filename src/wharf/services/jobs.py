@@ -142,6 +142,12 @@ def record_first_runs(
     job.first_run_at = job.first_run_at or first_run_at
 
 
+def job_has_ended(session: Session, job_id: int) -> bool:
+    """Whether the job is in a final state (or gone)."""
+    job = session.get(Job, job_id)
+    return job is None or job.status in FINAL_STATUSES
+
+
 def cancel_requested_ids(session: Session, job_ids: list[int]) -> list[int]:
     if not job_ids:
         return []

@@ -133,16 +133,24 @@ def secret_fields(box: SecretBox, secret: SourceSecret) -> list[str]:
     return sorted(json.loads(box.decrypt(secret.sealed)))
 
 
+def apps_using(session: Session, secret: SourceSecret) -> list[str]:
+    """The names of the apps that build with ``secret``."""
+    return list(
+        session.scalars(
+            select(App.name)
+            .where(App.workspace_id == secret.workspace_id, App.source_secret == secret.name)
+            .order_by(App.name)
+        )
+    )
+
+
 def delete_source_secret(session: Session, workspace: Workspace, name: str) -> None:
     """Forget a secret; refused while an app still uses it."""
     secret = read_source_secret(session, workspace, name)
-    users = session.scalars(
-        select(App.name).where(App.workspace_id == workspace.id, App.source_secret == name)
-    ).all()
+    users = apps_using(session, secret)
     if users:
         raise Conflict(
-            f"source secret {name!r} is used by app(s) {', '.join(sorted(users))}: "
-            "delete those apps first"
+            f"source secret {name!r} is used by app(s) {', '.join(users)}: delete those apps first"
         )
     session.delete(secret)
     session.flush()

@@ -271,8 +271,7 @@ def read_build_log(
 
 def _is_finished(platform: Platform, build_id: int) -> bool:
     with platform.transaction() as session:
-        build = session.get(models.Build, build_id)
-        return build is None or build.phase in builds.FINAL_PHASES
+        return builds.build_has_ended(session, build_id)
 
 
 @router.get("/{app}/logs")

@@ -146,8 +146,7 @@ def read_job_log(
 
 def _is_finished(platform: Platform, job_id: int) -> bool:
     with platform.transaction() as session:
-        job = session.get(models.Job, job_id)
-        return job is None or job.status in jobs.FINAL_STATUSES
+        return jobs.job_has_ended(session, job_id)
 
 
 @router.get(

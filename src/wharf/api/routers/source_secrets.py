@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
@@ -18,17 +17,11 @@ router = APIRouter(prefix="/workspaces/{ws}/source-secrets", tags=["source secre
 def secret_out(
     session: Session, platform: Platform, secret: models.SourceSecret
 ) -> schemas.SourceSecret:
-    used_by = session.scalars(
-        select(models.App.name).where(
-            models.App.workspace_id == secret.workspace_id,
-            models.App.source_secret == secret.name,
-        )
-    ).all()
     return schemas.SourceSecret(
         name=secret.name,
         type=secret.kind,
         fields=source_secrets.secret_fields(platform.secrets, secret),
-        used_by=sorted(used_by),
+        used_by=source_secrets.apps_using(session, secret),
         created_by=secret.created_by,
         created_at=secret.created_at,
     )
