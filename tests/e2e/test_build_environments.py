@@ -21,7 +21,7 @@ from wharf.build.environments import (
     environment_key,
 )
 from wharf.build.install import plan_install
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 

@@ -32,6 +32,7 @@ from tests.runtime_support import (
     wait_until,
     write_replica_app,
 )
+from wharf.errors import Conflict
 from wharf.runtime.limits import (
     ResourceLimits,
     detect_limit_support,
@@ -41,7 +42,6 @@ from wharf.runtime.registry import AppRegistry, RolloutResult
 from wharf.runtime.replica import ReplicaState
 from wharf.runtime.replicas import ReplicaSet
 from wharf.runtime.specs import Backoff, ProcessSpec, RevisionSpec
-from wharf.services.errors import Conflict
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.storage_servers import AzuriteServer, S3Server
-from wharf.services.errors import Invalid, NotFound, ServiceError
+from wharf.errors import Invalid, NotFound, ServiceError
 from wharf.storage.datastores import OpenDatastore, open_datastore
 from wharf.storage.resolver import resolve_reference
 

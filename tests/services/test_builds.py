@@ -8,9 +8,9 @@ import pytest
 
 from tests.conftest import Server
 from tests.gitrepos import commit_files, make_repo
+from wharf.errors import Conflict, Invalid
 from wharf.services import apps, builds, workspaces
 from wharf.services.build_runner import run_build
-from wharf.services.errors import Conflict, Invalid
 from wharf.store.models import Build
 
 APP_PY = """\

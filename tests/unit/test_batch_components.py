@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from wharf.batch.components import coerce_component_inputs, parse_component_spec
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 SPEC = parse_component_spec(
     {

@@ -15,7 +15,7 @@ from wharf.batch.planner import (
     plan_mini_batches,
 )
 from wharf.batch.settings import BatchSettings
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 
 def write_csv(path: Path, rows: int) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wharf.batch.settings import BatchSettings, override_batch_settings, parse_batch_settings
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 
 def test_defaults_are_the_designs() -> None:

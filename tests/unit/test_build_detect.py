@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from wharf.build.detect import PYTHON_MARKERS, detect_builder
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 
 @pytest.mark.parametrize("marker", PYTHON_MARKERS)

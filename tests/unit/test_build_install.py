@@ -11,7 +11,7 @@ from wharf.build.detect import detect_builder
 from wharf.build.install import hash_tree, plan_install
 from wharf.build.pipfile import convert_pipfile_lock
 from wharf.build.requirements import read_requirements
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 
 def project_with(tmp_path: Path, files: dict[str, str]) -> Path:

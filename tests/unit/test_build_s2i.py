@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from wharf.build.s2i import plan_run
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 from wharf.services.permissions import (
     BUILTIN_ROLES,
     WORKSPACE_PERMISSIONS,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 from wharf.storage.references import (
     AssetKind,
     AssetReference,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from wharf.errors import Invalid
 from wharf.runtime.confinement import Confinement
 from wharf.runtime.limits import (
     ResourceLimits,
@@ -18,7 +19,6 @@ from wharf.runtime.limits import (
     prepare_limit_support,
     rlimit_support,
 )
-from wharf.services.errors import Invalid
 
 
 @pytest.mark.parametrize(

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from wharf.errors import Conflict, Invalid
 from wharf.runtime.limits import rlimit_support
 from wharf.runtime.registry import AppRegistry
 from wharf.runtime.routes import AppKey, RouteOptions
 from wharf.runtime.specs import Backoff, ProcessSpec, as_command_factory
 from wharf.runtime.upstream import UpstreamError, parse_response_head
-from wharf.services.errors import Conflict, Invalid
 
 HELLO = AppKey("default", "hello")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 from wharf.services.secrets import SecretBox, load_secret_box
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wharf.services.errors import Invalid, NotFound
+from wharf.errors import Invalid, NotFound
 from wharf.storage.datastore_config import (
     AzureBlobDatastoreConfig,
     DatastoreCredentials,

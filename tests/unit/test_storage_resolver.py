@@ -9,7 +9,7 @@ import gcsfs  # type: ignore[import-untyped]
 import pytest
 import s3fs  # type: ignore[import-untyped]
 
-from wharf.services.errors import Invalid, NotFound
+from wharf.errors import Invalid, NotFound
 from wharf.storage.datastores import OpenDatastore, open_datastore
 from wharf.storage.references import AssetReference
 from wharf.storage.resolver import Location, resolve_reference

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 from wharf.storage.urls import (
     ReadOnlyError,
     check_public_url,

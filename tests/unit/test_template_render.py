@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from wharf.services.errors import Conflict, Invalid
+from wharf.errors import Conflict, Invalid
 from wharf.services.projects import (
     LICENSES,
     TEMPLATE_DIR,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 from wharf.services.tokens import digest, parse_lifetime
 
 

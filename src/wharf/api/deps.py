@@ -13,8 +13,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from wharf.errors import Unauthenticated
 from wharf.services import auth, permissions, tokens
-from wharf.services.errors import Unauthenticated
 from wharf.services.platform import Platform
 
 _bearer = HTTPBearer(auto_error=False, description="a Wharf API token: `wharf token create`")

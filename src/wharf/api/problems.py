@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from wharf.errors import ServiceError
 from wharf.schemas.common import FieldError, Problem
-from wharf.services.errors import ServiceError
 
 logger = logging.getLogger("wharf.api")
 

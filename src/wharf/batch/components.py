@@ -30,7 +30,7 @@ from wharf.batch.executor import (
 from wharf.batch.joblog import JobLog
 from wharf.batch.launch import build_worker_env, check_interpreter
 from wharf.batch.settings import LoggingLevel, describe_validation_error
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 InputType = Literal["uri_file", "uri_folder", "string", "boolean", "number", "integer"]
 OutputType = Literal["uri_file", "uri_folder"]

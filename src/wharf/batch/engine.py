@@ -37,7 +37,7 @@ from wharf.batch.output import (
 from wharf.batch.planner import TABULAR_SUFFIXES, MiniBatch, list_input_files, plan_mini_batches
 from wharf.batch.settings import BatchSettings
 from wharf.batch.state import BatchState, BatchStateStore, Failure, pending_batches
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 POLL_SECONDS = 0.2
 """How often the engine looks at the cancel flag while waiting for workers."""

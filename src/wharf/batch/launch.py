@@ -13,7 +13,7 @@ from typing import Any
 from wharf.batch.executor import WORKER_SCRIPT, WorkerLaunch
 from wharf.batch.planner import Item, RowCounter
 from wharf.batch.settings import BatchSettings
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 # The server's environment may hold its database URL and secret key: workers get only these.
 _PASSED_THROUGH = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME")

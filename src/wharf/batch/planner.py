@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from wharf.batch.settings import BatchSettings
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 TABULAR_SUFFIXES = (".csv", ".parquet")
 """Inputs that can be split by rows and scored row by row."""

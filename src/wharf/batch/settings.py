@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl"}
 """Output file extensions Wharf can write, and the format each one selects."""

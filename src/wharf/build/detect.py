@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 # The files that make a source tree a Python project, in the order S2I's Python builder
 # gives them weight.

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from wharf.build.install import InstallPlan
 from wharf.build.uv import Log, run_uv, summarise_failure, uv_environment
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 # Bump when the layout of a cached environment changes: old ones are then left unused.
 CACHE_SCHEMA = "1"

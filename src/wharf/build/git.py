@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wharf.build.uv import Log
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 GIT_TIMEOUT = 120.0
 _QUIET_ENV = {

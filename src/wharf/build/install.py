@@ -19,7 +19,7 @@ from wharf.build.detect import PythonProject
 from wharf.build.pipfile import convert_pipfile_lock
 from wharf.build.requirements import read_requirements
 from wharf.build.s2i_environment import read_s2i_environment
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 # Folders that never belong to what gets installed: VCS data, caches, local environments.
 SKIPPED_DIRS = frozenset(

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 
 def _requirement(name: str, entry: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 _INCLUDE = re.compile(r"^(-r|--requirement|-c|--constraint)(?:\s+|=)(?P<path>\S+)$")
 _EDITABLE = re.compile(r"^(-e|--editable)(?:\s+|=)(?P<target>\S+)")

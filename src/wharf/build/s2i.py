@@ -27,7 +27,7 @@ from wharf.build.interfaces import Interface, probe_interface
 from wharf.build.packages import has_package, installed_version
 from wharf.build.s2i_environment import S2I_ENVIRONMENT_FILE, read_s2i_environment
 from wharf.build.uv import Log
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 Strategy = Literal["app-script", "app-file", "gunicorn"]
 

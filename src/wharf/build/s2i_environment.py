@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 S2I_ENVIRONMENT_FILE = Path(".s2i") / "environment"
 

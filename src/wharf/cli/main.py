@@ -24,8 +24,8 @@ from wharf.cli import (
     workspaces,
 )
 from wharf.cli._output import print_error
+from wharf.errors import ServiceError
 from wharf.sdk import ServerUnavailableError, WharfError
-from wharf.services.errors import ServiceError
 from wharf.version import __version__
 
 EXIT_ERROR = 1

@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from wharf.cli._output import error_console
 from wharf.config import Settings
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 from wharf.services.projects import prepare_serve
 
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wharf.errors import Conflict, Invalid
 from wharf.runtime.limits import LimitSupport, detect_limit_support, prepare_limit_support
 from wharf.runtime.replicas import ReplicaSet, ReplicaSetStatus
 from wharf.runtime.routes import (
@@ -28,7 +29,6 @@ from wharf.runtime.routes import (
     strip_port,
 )
 from wharf.runtime.specs import RevisionSpec
-from wharf.services.errors import Conflict, Invalid
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 

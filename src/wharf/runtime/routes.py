@@ -7,8 +7,8 @@ import re
 import threading
 from dataclasses import dataclass, field
 
+from wharf.errors import Invalid
 from wharf.runtime.replicas import ReplicaSet
-from wharf.services.errors import Invalid
 
 PATH_ROUTE_ROOT = "/apps"
 _HOSTNAME = re.compile(

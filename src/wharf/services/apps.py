@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wharf.build.git import GitCredentials, RemoteInfo, choose_ref, credentials_env, inspect_remote
+from wharf.errors import Conflict, Invalid, NotFound
 from wharf.runtime.limits import parse_cpu, parse_memory
 from wharf.runtime.routes import RouteOptions, normalise_route
 from wharf.services import builds
-from wharf.services.errors import Conflict, Invalid, NotFound
 from wharf.services.naming import check_dns_label
 from wharf.services.secrets import SecretBox
 from wharf.services.source_secrets import open_source_secret

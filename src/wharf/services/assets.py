@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wharf.services.errors import Conflict, Invalid, NotFound
+from wharf.errors import Conflict, Invalid, NotFound
 from wharf.store.models import AssetContainer, AssetVersion, Workspace
 from wharf.store.types import utcnow
 

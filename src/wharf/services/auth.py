@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wharf.errors import Forbidden
 from wharf.services import permissions, roles, workspaces
-from wharf.services.errors import Forbidden
 from wharf.store.models import Membership, Workspace
 
 

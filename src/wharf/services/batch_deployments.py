@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session
 from wharf.batch.components import parse_component_spec
 from wharf.batch.settings import parse_batch_settings
 from wharf.build.environments import Environment, ensure_environment
+from wharf.errors import Conflict, Invalid, NotFound
 from wharf.services import auth, batch_endpoints, job_storage, workspaces
 from wharf.services.deployment_code import (
     check_code,
     environment_plan,
     write_environment_folder,
 )
-from wharf.services.errors import Conflict, Invalid, NotFound
 from wharf.services.platform import Platform
 from wharf.store.models import BatchDeployment, BatchEndpoint, Workspace
 from wharf.store.types import utcnow

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wharf.config import Settings
-from wharf.services.errors import Conflict, Invalid, NotFound
+from wharf.errors import Conflict, Invalid, NotFound
 from wharf.store.models import BatchDeployment, BatchEndpoint, Job, Workspace
 from wharf.store.types import utcnow
 

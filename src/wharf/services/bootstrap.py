@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wharf.config import Settings
+from wharf.errors import NotFound
 from wharf.services import datastores, members, tokens, users, workspaces
-from wharf.services.errors import NotFound
 from wharf.store.models import Membership, User, Workspace
 
 ADMIN_USER = "admin"

@@ -20,8 +20,8 @@ from wharf.build.environments import ensure_environment
 from wharf.build.git import GitCredentials, credentials_env, fetch_source
 from wharf.build.install import plan_install
 from wharf.build.s2i import plan_run
+from wharf.errors import ServiceError
 from wharf.services import builds
-from wharf.services.errors import ServiceError
 from wharf.services.platform import Platform
 from wharf.services.source_secrets import open_source_secret
 from wharf.store.models import Build, Workspace

@@ -11,7 +11,7 @@ from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from wharf.config import Settings
-from wharf.services.errors import Conflict, NotFound
+from wharf.errors import Conflict, NotFound
 from wharf.store.models import App, Build
 from wharf.store.types import utcnow
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from wharf.errors import Invalid
 from wharf.services import assets, auth, datastores
 from wharf.services.assets import AssetKind, NewVersion
-from wharf.services.errors import Invalid
 from wharf.services.platform import Platform
 from wharf.storage.references import (
     AssetReference,

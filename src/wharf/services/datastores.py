@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wharf.config import Settings
-from wharf.services.errors import Conflict, Invalid, NotFound
+from wharf.errors import Conflict, Invalid, NotFound
 from wharf.storage import datastores as storage
 from wharf.storage.datastore_config import LocalDatastoreConfig
 from wharf.storage.references import DatastorePathReference

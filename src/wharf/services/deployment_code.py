@@ -15,7 +15,7 @@ from typing import Any
 
 from wharf.build.detect import PYTHON_MARKERS, PythonProject, detect_builder
 from wharf.build.install import InstallPlan, plan_install
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 # Requirement lines that would make the installer read files of the server.
 _FILE_OPTIONS = ("-r", "-c", "-e", "--requirement", "--constraint", "--editable")

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from wharf.build.interfaces import Interface
 from wharf.build.s2i import RunCommand, plan_run
+from wharf.errors import Conflict
 from wharf.runtime.limits import ResourceLimits
 from wharf.runtime.registry import AppRegistry, RolloutResult
 from wharf.runtime.routes import AppKey, RouteOptions
 from wharf.runtime.specs import RevisionSpec
 from wharf.services import apps, builds, workspaces
-from wharf.services.errors import Conflict
 from wharf.services.platform import Platform
 from wharf.store.models import App, Build, Workspace
 

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from wharf.batch.components import ComponentInput, coerce_input
 from wharf.batch.settings import OUTPUT_FORMATS, BatchSettings, override_batch_settings
+from wharf.errors import Conflict, Invalid
 from wharf.services import auth, batch_deployments, batch_endpoints, job_storage, jobs
-from wharf.services.errors import Conflict, Invalid
 from wharf.services.platform import Platform
 from wharf.storage.urls import check_public_url
 from wharf.store.models import BatchDeployment, BatchEndpoint, Job, Workspace

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from wharf.errors import Conflict, NotFound
 from wharf.services import job_storage, jobs
-from wharf.services.errors import Conflict, NotFound
 from wharf.services.platform import Platform
 from wharf.storage.paths import check_datastore_path
 from wharf.storage.resolver import Location

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from wharf.errors import Invalid
 from wharf.schemas import batch as schemas
-from wharf.services.errors import Invalid
 from wharf.services.job_invoke import InputValue, InvokeSpec, OutputValue
 
 _AZURE_INPUT_TYPES = {"urifolder": "uri_folder", "urifile": "uri_file", "literal": "literal"}

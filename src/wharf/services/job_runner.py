@@ -28,9 +28,9 @@ from wharf.batch.launch import ModelProject, Scorer, ScoringScript
 from wharf.batch.output import discard_staging
 from wharf.batch.settings import BatchSettings
 from wharf.build.environments import ensure_environment
+from wharf.errors import ServiceError
 from wharf.services import job_storage, jobs, workspaces
 from wharf.services.deployment_code import environment_plan
-from wharf.services.errors import ServiceError
 from wharf.services.job_state import DatabaseStateStore
 from wharf.services.platform import Platform
 from wharf.store.models import Job, Workspace

@@ -15,8 +15,8 @@ from pathlib import Path
 from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session
 
+from wharf.errors import Forbidden, Invalid, NotFound
 from wharf.services import assets, auth, datastores
-from wharf.services.errors import Forbidden, Invalid, NotFound
 from wharf.services.platform import Platform
 from wharf.storage.datastores import OpenDatastore
 from wharf.storage.references import (

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from wharf.batch.engine import JobProgress
 from wharf.config import Settings
-from wharf.services.errors import Conflict, NotFound
+from wharf.errors import Conflict, NotFound
 from wharf.store.models import Job, Workspace
 from wharf.store.types import utcnow
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from wharf.errors import Conflict, NotFound
 from wharf.services import roles, users
-from wharf.services.errors import Conflict, NotFound
 from wharf.store.models import Membership, User, Workspace
 
 

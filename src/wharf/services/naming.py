@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 # Lower-case DNS labels: they appear in host names (routes) and paths.
 _DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 #: Every workspace permission Wharf checks, with what it allows.
 WORKSPACE_PERMISSIONS: dict[str, str] = {

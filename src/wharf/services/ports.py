@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import socket
 
-from wharf.services.errors import Conflict
+from wharf.errors import Conflict
 
 
 def check_port_free(host: str, port: int) -> None:

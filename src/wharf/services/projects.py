@@ -19,7 +19,7 @@ from wharf.build.environments import Environment, ensure_environment
 from wharf.build.install import plan_install
 from wharf.build.s2i import RunCommand, plan_run
 from wharf.build.uv import Log
-from wharf.services.errors import Conflict, Invalid
+from wharf.errors import Conflict, Invalid
 from wharf.services.ports import check_port_free
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates" / "model-project"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wharf.errors import Conflict, NotFound
 from wharf.services import permissions
-from wharf.services.errors import Conflict, NotFound
 from wharf.services.naming import check_dns_label
 from wharf.store.models import Membership, Role, Workspace
 

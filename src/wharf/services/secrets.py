@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 KEY_FILE_NAME = "secret.key"
 

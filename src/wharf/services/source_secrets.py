@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wharf.build.git import GitCredentials
-from wharf.services.errors import Conflict, Invalid, NotFound
+from wharf.errors import Conflict, Invalid, NotFound
 from wharf.services.naming import check_dns_label
 from wharf.services.secrets import SecretBox
 from wharf.store.models import App, SourceSecret, Workspace

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from wharf.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from wharf.services.auth import Principal
-from wharf.services.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from wharf.store.models import Token, User
 from wharf.store.types import utcnow
 

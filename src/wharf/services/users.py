@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from wharf.services.errors import Conflict, NotFound
+from wharf.errors import Conflict, NotFound
 from wharf.services.naming import check_user_name
 from wharf.store.models import User
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
-from wharf.services.errors import BadRequest, Unauthenticated
+from wharf.errors import BadRequest, Unauthenticated
 
 PROVIDERS = ("github", "gitlab", "gitea", "bitbucket", "generic")
 Action = Literal["push", "ping", "ignore"]

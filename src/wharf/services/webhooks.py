@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from wharf.errors import Invalid, NotFound, ServiceError, Unauthenticated
 from wharf.services import builds
 from wharf.services.apps import new_webhook_secret, read_app
-from wharf.services.errors import Invalid, NotFound, ServiceError, Unauthenticated
 from wharf.services.secrets import SecretBox
 from wharf.services.webhook_payloads import PROVIDERS, Delivery, Push, read_delivery
 from wharf.services.webhook_payloads import verify_signature as check_signature

@@ -9,8 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from wharf.config import Settings
+from wharf.errors import Conflict, NotFound
 from wharf.services import datastores
-from wharf.services.errors import Conflict, NotFound
 from wharf.services.naming import check_dns_label
 from wharf.store.models import Membership, User, Workspace
 

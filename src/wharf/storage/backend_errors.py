@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from urllib.parse import parse_qsl, quote, quote_plus
 
-from wharf.services.errors import Invalid, NotFound, ServiceError
+from wharf.errors import Invalid, NotFound, ServiceError
 
 MASK = "***"
 _DETAIL_LENGTH = 300

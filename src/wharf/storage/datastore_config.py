@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 from wharf.storage.paths import find_path_problem, is_within
 
 DatastoreType = Literal["local", "s3", "azure_blob", "gcs"]

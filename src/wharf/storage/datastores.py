@@ -10,7 +10,7 @@ from typing import Any
 from fsspec import AbstractFileSystem  # type: ignore[import-untyped]
 from pydantic import ValidationError
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 from wharf.storage.backend_errors import expand_secret_forms, translate_backend_errors
 from wharf.storage.datastore_config import (
     DatastoreConfig,

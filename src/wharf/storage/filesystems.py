@@ -15,7 +15,7 @@ from typing import Any
 from fsspec import AbstractFileSystem  # type: ignore[import-untyped]
 from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 from wharf.storage.datastore_config import (
     AzureBlobDatastoreConfig,
     DatastoreConfig,

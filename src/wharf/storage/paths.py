@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 
 MAX_PATH_LENGTH = 1024
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeAlias
 from urllib.parse import unquote, urlsplit
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 from wharf.storage.paths import find_path_problem
 
 AssetKind = Literal["data", "model"]

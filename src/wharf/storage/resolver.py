@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 from fsspec import AbstractFileSystem  # type: ignore[import-untyped]
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 from wharf.storage.backend_errors import translate_backend_errors
 from wharf.storage.datastore_config import (
     AzureBlobDatastoreConfig,

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from fsspec.implementations.http import HTTPFileSystem  # type: ignore[import-untyped]
 
-from wharf.services.errors import Invalid
+from wharf.errors import Invalid
 from wharf.storage.references import describe_reference
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -11,10 +11,10 @@ from fastapi.responses import StreamingResponse
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.api.logstream import FOLLOW_POLL_SECONDS, stream_log
+from wharf.errors import Conflict
 from wharf.schemas import apps as schemas
 from wharf.schemas import webhooks as webhook_schemas
 from wharf.services import apps, builds, deployments, workspaces
-from wharf.services.errors import Conflict
 from wharf.services.platform import Platform
 from wharf.store import models
 

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
+from wharf.errors import NotFound
 from wharf.schemas import storage as schemas
 from wharf.services import datastores, workspaces
-from wharf.services.errors import NotFound
 from wharf.storage.datastores import OpenDatastore
 from wharf.storage.paths import check_datastore_path
 from wharf.store import models

@@ -14,9 +14,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from wharf.errors import ServiceError
 from wharf.schemas import webhooks as schemas
 from wharf.services import webhooks
-from wharf.services.errors import ServiceError
 from wharf.services.platform import Platform
 
 router = APIRouter(tags=["webhooks"])
