@@ -119,8 +119,7 @@ def test_response_heads_are_parsed_with_their_framing() -> None:
     assert (head.status, head.length, head.chunked, head.keep_alive) == (200, 5, False, True)
     assert head.headers == [(b"content-length", b"5"), (b"server", b"x")]
     chunked = parse_response_head(
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n",
-        head_request=False,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", head_request=False
     )
     assert (chunked.length, chunked.chunked) == (None, True)
     until_close = parse_response_head(b"HTTP/1.0 200 OK\r\n\r\n", head_request=False)
@@ -144,6 +143,12 @@ def test_response_heads_are_parsed_with_their_framing() -> None:
         b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n",
+        b"HTTP/1.1 200 OK\nContent-Length: 0\n\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\n",
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
     ],
 )
 def test_malformed_response_heads_are_refused(raw: bytes) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +28,7 @@ from wharf.runtime.routes import (
     normalise_route,
     strip_port,
 )
-from wharf.runtime.specs import RevisionSpec
+from wharf.runtime.specs import Endpoint, RevisionSpec
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -86,6 +86,7 @@ class AppRegistry:
         self._apps: dict[AppKey, _App] = {}
         self._hosts: dict[str, AppKey] = {}
         self._closed = False
+        self._gone_listeners: tuple[Callable[[Endpoint], None], ...] = ()
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -101,6 +102,16 @@ class AppRegistry:
     @property
     def limit_support(self) -> LimitSupport:
         return self.start()
+
+    def on_endpoint_gone(self, listener: Callable[[Endpoint], None]) -> None:
+        """Call ``listener(endpoint)`` whenever a replica's process ends (from the replica's
+        supervising thread, at once): the proxy drops its pooled connections to it."""
+        with self._lock:
+            self._gone_listeners = (*self._gone_listeners, listener)
+
+    def _endpoint_gone(self, endpoint: Endpoint) -> None:
+        for listener in self._gone_listeners:
+            listener(endpoint)
 
     # -- routes ----------------------------------------------------------------------------
 
@@ -198,6 +209,7 @@ class AppRegistry:
                 spec=spec,
                 support=support,
                 logs_dir=logs,
+                on_exit=self._endpoint_gone,
             )
             with self._lock:
                 if self._closed:

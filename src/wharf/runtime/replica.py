@@ -126,6 +126,7 @@ class Replica:
         probe_path: str = "/",
         probe_timeout: float = 1.0,
         on_change: Callable[[], None] = lambda: None,
+        on_exit: Callable[[Endpoint], None] = lambda endpoint: None,
     ) -> None:
         self.index = index
         self.name = name
@@ -137,6 +138,7 @@ class Replica:
         self._probe_path = probe_path
         self._probe_timeout = probe_timeout
         self._on_change = on_change
+        self._on_exit = on_exit
         self._lock = threading.Lock()
         self._stop_requested = threading.Event()
         self._stop_deadline = 0.0
@@ -235,6 +237,7 @@ class Replica:
             ended = self._watch(run)
         finally:
             self._set_state(self._state, ready=False)  # no traffic while it is cleaned up
+            self._report_exit(run.endpoint)
             self._clean_up(run)
             with self._lock:
                 self._run = None
@@ -309,6 +312,12 @@ class Replica:
             if not self._ready and probe_http(run.endpoint, self._probe_path, self._probe_timeout):
                 self._set_state(ReplicaState.READY, ready=True)
             self._stop_requested.wait(_TICK if not self._ready else 2 * _TICK)
+
+    def _report_exit(self, endpoint: Endpoint) -> None:
+        try:
+            self._on_exit(endpoint)
+        except Exception:  # a listener's bug must not leave the process unsupervised
+            logger.exception("reporting the end of replica %s failed", self.name)
 
     def _terminate(self, run: _Run) -> None:
         with self._lock:

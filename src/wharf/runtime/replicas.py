@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -38,7 +39,13 @@ class ReplicaSet:
     """The replicas of one revision, and the traffic bookkeeping a rolling switch needs."""
 
     def __init__(
-        self, *, name: str, spec: RevisionSpec, support: LimitSupport, logs_dir: Path
+        self,
+        *,
+        name: str,
+        spec: RevisionSpec,
+        support: LimitSupport,
+        logs_dir: Path,
+        on_exit: Callable[[Endpoint], None] = lambda endpoint: None,
     ) -> None:
         self.name = name
         self.spec = spec
@@ -59,6 +66,7 @@ class ReplicaSet:
                 backoff=spec.backoff,
                 probe_path=spec.probe_path,
                 on_change=self._refresh,
+                on_exit=on_exit,
             )
             for index in range(spec.replicas)
         ]
