@@ -277,6 +277,8 @@ class Connection(asyncio.Protocol):
                 raise NoResponse(
                     f"the replica closed the connection without answering{why}"
                 ) from None
+        if self._failure is not None:  # the bad part came with the head: say so at once
+            raise self._failure
         head = self._head
         if head_request:
             # llhttp cannot be told that a response answers HEAD, so it would read the next
