@@ -150,6 +150,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         self._send(200, b"echo:" + body)
 
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        path, _, query = self.path.partition("?")
+        if path.endswith("/drop-once") and not os.path.exists(query):
+            open(query, "w").close()  # read it all, then hang up without an answer
+            self.close_connection = True
+            return
+        self._send(200, b"put %d bytes" % len(body))
+
     def log_message(self, *args):
         pass
 

@@ -61,6 +61,20 @@ class Settings(BaseSettings):
     apps_domain: str = "apps.localhost"
     """Domain for host-based routes: an app is reachable at ``{app}-{workspace}.{apps_domain}``."""
 
+    route_replay_max_bytes: int = Field(default=1024 * 1024, ge=0)
+    """Largest request body the route proxy keeps while streaming it to a replica, so that an
+    idempotent request whose replica died before answering can be sent to another one. A
+    bigger body is streamed without a copy and is not retried: if its replica fails, the
+    client gets 502."""
+
+    route_websocket_max_message_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    """Largest WebSocket message relayed through an app route, either way. A bigger one
+    closes both sides with code 1009 (message too big)."""
+
+    route_websocket_idle_timeout: float = Field(default=300.0, gt=0)
+    """Seconds a WebSocket through an app route may pass without a message either way before
+    Wharf closes both sides with code 1001 (going away)."""
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Log level of the server."""
 

@@ -173,3 +173,26 @@ def test_head_and_empty_post(routed: tuple[AppRegistry, str]) -> None:
     assert httpx.post(f"{url}/apps/default/hello/echo").content == b"echo:"
     after = httpx.get(f"{url}/apps/default/hello/headers")
     assert json.loads(after.text)["path"] == "/apps/default/hello/headers"
+
+
+def test_replay_buffer_is_bounded_bigger_bodies_are_not_retried(tmp_path: Path) -> None:
+    with open_registry(tmp_path) as registry:
+        result = registry.deploy(HELLO, revision(tmp_path, "1", replicas=2), ready_timeout=20)
+        assert result.succeeded, result.message
+        with serve_proxy(registry, replay_limit=4096) as url, httpx.Client() as client:
+            # Under the limit: the replica hung up without answering, another one answers.
+            small = client.put(
+                f"{url}/apps/default/hello/drop-once?{tmp_path / 'a'}", content=b"x" * 4000
+            )
+            assert (small.status_code, small.text) == (200, "put 4000 bytes")
+            # Over it: streamed without a copy, so not retried: 502, and nothing half-done.
+            big = client.put(
+                f"{url}/apps/default/hello/drop-once?{tmp_path / 'b'}", content=b"x" * 5000
+            )
+            assert big.status_code == 502
+            assert big.json()["code"] == "replica-failed"
+            assert (tmp_path / "b").exists()
+            again = client.put(
+                f"{url}/apps/default/hello/drop-once?{tmp_path / 'b'}", content=b"x" * 5000
+            )
+            assert (again.status_code, again.text) == (200, "put 5000 bytes")

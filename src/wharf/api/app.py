@@ -75,7 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = registry = AppRegistry(
         apps_domain=settings.apps_domain, logs_dir=settings.logs_dir
     )
-    app.add_middleware(RouteProxy, registry=registry)
+    app.add_middleware(
+        RouteProxy,
+        registry=registry,
+        replay_limit=settings.route_replay_max_bytes,
+        websocket_max_message=settings.route_websocket_max_message_bytes,
+        websocket_idle_timeout=settings.route_websocket_idle_timeout,
+    )
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

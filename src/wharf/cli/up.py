@@ -46,6 +46,10 @@ def up(
         port=settings.port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=10,
+        # llhttp, strict (docs/runtime.md); WebSockets for app routes, bounded as they are.
+        http="httptools",
+        ws="websockets-sansio",
+        ws_max_size=settings.route_websocket_max_message_bytes,
     )
 
 

@@ -17,6 +17,7 @@ and the proxy's overhead is the point (``bench/bench_route.py``).
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -40,8 +41,11 @@ class ConnectFailed(UpstreamError):
 
 
 class NotSent(UpstreamError):
-    """The connection was found closed before one byte of the request was written: any
-    request may go to another replica."""
+    """The replica never read the request: the connection was found closed before a byte of
+    it was written, or was reset (RST) with no answer — what a replica's kernel does when
+    the replica closes a socket that still holds unread bytes of ours (a pooled connection
+    to a replica shutting down, or one queued to a listener that closed). A replica that
+    read the whole request closes with a FIN instead. Any request may go elsewhere."""
 
 
 class NoResponse(UpstreamError):
@@ -72,6 +76,7 @@ class Connection(asyncio.Protocol):
         self._eof = False
         self._closed = False
         self._lost: Exception | None = None
+        self._reset_unread = False
         self._failure: UpstreamError | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._can_write: asyncio.Future[None] | None = None
@@ -116,11 +121,15 @@ class Connection(asyncio.Protocol):
         self._wake()
 
     def eof_received(self) -> bool:
+        if self._sent_any and not self._received_any and self._refused_our_bytes():
+            self._reset_unread = True  # it closed first; our request arrived after: unread
         self._eof = True
         self._wake()
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
+        unread = isinstance(exc, ConnectionResetError | BrokenPipeError) and not self._eof
+        self._reset_unread = unread and self._sent_any and not self._received_any
         self._eof = self._closed = True
         self._lost = exc
         self._wake()
@@ -227,6 +236,18 @@ class Connection(asyncio.Protocol):
             and self._failure is None
         )
 
+    def _refused_our_bytes(self) -> bool:
+        """After the replica's FIN: whether its kernel then answered our request with a
+        reset, which it does for bytes that arrive after the replica closed the socket."""
+        sock = None if self.transport is None else self.transport.get_extra_info("socket")
+        if sock is None:
+            return False
+        try:
+            error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        except OSError:
+            return False
+        return error in (errno.ECONNRESET, errno.EPIPE)
+
     def peer_closed(self) -> bool:
         """Whether the replica closed this idle connection (or sent on it) in a way the event
         loop has not told us about yet: one non-blocking peek, so a request is never written
@@ -247,17 +268,27 @@ class Connection(asyncio.Protocol):
             probe.detach()  # the transport owns the descriptor
         return True
 
+    def _closed_error(self) -> UpstreamError:
+        if not self._sent_any:
+            return NotSent("the pooled connection to the replica was already closed")
+        if self._reset_unread:
+            return NotSent("the replica reset the connection without reading the request")
+        return NoResponse("the connection to the replica is closed")
+
     def write(self, data: bytes) -> None:
         if self.transport is None or self._closed or self.transport.is_closing():
-            if not self._sent_any:
-                raise NotSent("the pooled connection to the replica was already closed")
-            raise NoResponse("the connection to the replica is closed")
+            raise self._closed_error()
+        if not self._sent_any and not self.reused and self.peer_closed():
+            # A new connection the replica accepted and closed at once (it is shutting
+            # down): the pool peeked at reused ones already.
+            self.close()
+            raise NotSent("the replica closed the new connection before the request")
         self._sent_any = True
         self.transport.write(data)
 
     async def drain(self) -> None:
         if self._closed:
-            raise NoResponse("the connection to the replica is closed")
+            raise self._closed_error()
         if self._can_write is not None:
             await self._can_write
 
@@ -273,6 +304,8 @@ class Connection(asyncio.Protocol):
             except _Ended:
                 if self._received_any:
                     raise UpstreamError("the replica closed the connection mid-response") from None
+                if self._reset_unread:
+                    raise self._closed_error() from None
                 why = f": {self._lost}" if self._lost else ""
                 raise NoResponse(
                     f"the replica closed the connection without answering{why}"
