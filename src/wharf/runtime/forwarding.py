@@ -37,6 +37,7 @@ _REQUEST_DROP = _HOP_BY_HOP | {
 # The ASGI server adds its own Date and Server; two of each would be invalid.
 _RESPONSE_DROP = _HOP_BY_HOP | {b"date", b"server"}
 _WATCH_DISCONNECT_OVER = 256 * 1024
+_SCHEMES = {"http": b"http", "https": b"https", "ws": b"http", "wss": b"https"}
 
 
 class ClientGone(Exception):
@@ -127,7 +128,8 @@ def forwarded_headers(
     elif chain.rsplit(b",", 1)[-1].strip() != peer:
         chain += b", " + peer
     headers.append((b"x-forwarded-for", chain))
-    headers.append((b"x-forwarded-proto", scope.get("scheme", "http").encode()))
+    scheme = _SCHEMES.get(scope.get("scheme", "http"), b"http")
+    headers.append((b"x-forwarded-proto", scheme))
     if host:
         headers.append((b"x-forwarded-host", host))
     prefix = match.prefix.encode()

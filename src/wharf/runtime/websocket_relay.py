@@ -125,7 +125,7 @@ async def relay_refusal(scope: Scope, send: Send, refused: InvalidStatus) -> Non
         for name, value in response.headers.raw_items()
         if name.lower().encode("latin-1") not in _RESPONSE_DROP
     ]
-    body = response.body or b""
+    body = bytes(response.body or b"")
     headers.append((b"content-length", str(len(body)).encode()))
     await send(
         {
