@@ -129,7 +129,8 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         unread = isinstance(exc, ConnectionResetError | BrokenPipeError) and not self._eof
-        self._reset_unread = unread and self._sent_any and not self._received_any
+        if unread and self._sent_any and not self._received_any:
+            self._reset_unread = True
         self._eof = self._closed = True
         self._lost = exc
         self._wake()
@@ -257,7 +258,8 @@ class Connection(asyncio.Protocol):
         sock = self.transport.get_extra_info("socket")
         if sock is None:
             return False
-        probe = socket.socket(fileno=sock.fileno())
+        # Family and type given, so that Python asks the kernel nothing to make the object.
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, sock.fileno())
         try:
             probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)  # b"": closed; data: junk
         except BlockingIOError:

@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.frames import Close
+from websockets.uri import parse_uri
 
 from wharf.runtime.forwarding import forwarded_headers, request_target
 from wharf.runtime.routes import RouteMatch
@@ -85,11 +86,14 @@ async def open_upstream(
         "host": endpoint.host,  # where to connect; the URI only names the Host header
         "port": endpoint.port,
     }
+    uri = f"ws://{host}{target}"
     try:
-        return await connect(f"ws://{host}{target}", **options)
+        parse_uri(uri)
     except InvalidURI:  # an odd Host header: name the replica instead
-        return await connect(f"ws://{endpoint.host}:{endpoint.port}{target}", **options)
-    except OSError as exc:
+        uri = f"ws://{endpoint.host}:{endpoint.port}{target}"
+    try:
+        return await connect(uri, **options)
+    except OSError as exc:  # refused, or reset during the handshake (a GET: safe elsewhere)
         raise ReplicaRefused(str(exc)) from None
 
 
