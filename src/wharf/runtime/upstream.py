@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import select
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -77,6 +78,7 @@ class Connection(asyncio.Protocol):
         self._closed = False
         self._lost: Exception | None = None
         self._reset_unread = False
+        self._poll: select.poll | None = None
         self._failure: UpstreamError | None = None
         self._waiter: asyncio.Future[None] | None = None
         self._can_write: asyncio.Future[None] | None = None
@@ -99,6 +101,10 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not subclass asyncio.Transport, but have its methods.
         self.transport = cast(asyncio.Transport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # polled only while the transport is open, so the fd is ours
+            self._poll = select.poll()
+            self._poll.register(sock.fileno(), select.POLLIN)
 
     def data_received(self, data: bytes) -> None:
         if self._failure is not None:
@@ -250,25 +256,18 @@ class Connection(asyncio.Protocol):
         return error in (errno.ECONNRESET, errno.EPIPE)
 
     def peer_closed(self) -> bool:
-        """Whether the replica closed this idle connection (or sent on it) in a way the event
-        loop has not told us about yet: one non-blocking peek, so a request is never written
-        to a connection that is already dead."""
-        if self.transport is None:
+        """Whether the replica closed this connection (FIN or RST) or sent on it in a way the
+        event loop has not told us about yet: one zero-timeout poll, so a request is never
+        written to a connection that is already dead. An idle connection has nothing to
+        read; anything readable means it cannot carry a request."""
+        if self.transport is None or self._closed or self.transport.is_closing():
             return True
-        sock = self.transport.get_extra_info("socket")
-        if sock is None:
+        if self._poll is None:
             return False
-        # Family and type given, so that Python asks the kernel nothing to make the object.
-        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 0, sock.fileno())
         try:
-            probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)  # b"": closed; data: junk
-        except BlockingIOError:
-            return False
+            return bool(self._poll.poll(0))
         except OSError:
             return True
-        finally:
-            probe.detach()  # the transport owns the descriptor
-        return True
 
     def _closed_error(self) -> UpstreamError:
         if not self._sent_any:
