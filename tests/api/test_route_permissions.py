@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from tests.conftest import Server
 
-PUBLIC_ROUTES = {("GET", "/api/v1/health")}
+PUBLIC_ROUTES = {("GET", "/api/v1/health"), ("GET", "/api/v1/ready")}
 # Called by git hosts: the secret in the URL authenticates (tests/api/test_webhooks.py).
 SECRET_URL_ROUTES = {("POST", "/hooks/{ws}/{app}/{secret}/{provider}")}
 # Self-service: every signed-in user manages their own tokens, whatever their role.

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from wharf.api.middleware import REQUEST_ID_HEADER, request_id_of
 from wharf.errors import ServiceError
 from wharf.schemas.common import FieldError, Problem
 
@@ -41,7 +42,10 @@ def problem_response(
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """A problem+json response for ``request``."""
+    """A problem+json response for ``request``, with its request id (body and header)."""
+    request_id = request_id_of(request.scope)
+    if request_id is not None:
+        headers = {**(headers or {}), REQUEST_ID_HEADER: request_id}
     body = Problem(
         type=f"urn:wharf:problem:{code}",
         title=title,
@@ -50,6 +54,7 @@ def problem_response(
         code=code,
         instance=request.url.path,
         errors=errors,
+        request_id=request_id,
     )
     return JSONResponse(
         body.model_dump(exclude_none=True),
@@ -117,7 +122,14 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The traceback goes to the server log (it never holds secret values: services keep them
     # encrypted until the moment of use); the caller gets an opaque 500.
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    # Outside the request-id middleware by now (Starlette's error middleware is outermost):
+    # the id comes from the request's state.
+    logger.exception(
+        "unhandled error on %s %s",
+        request.method,
+        request.url.path,
+        extra={"request_id": request_id_of(request.scope)},
+    )
     return problem_response(
         request,
         status=500,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
+import click
 import typer
 
 from wharf.cli._output import console
@@ -21,6 +23,13 @@ def up(
     data_dir: Annotated[
         Path | None, typer.Option(help="where state lives [~/.local/share/wharf]")
     ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            click_type=click.Choice(["text", "json"]),
+            help="log lines as text or as one JSON object each [text]",
+        ),
+    ] = None,
 ) -> None:
     """Start Wharf: API, runners and app routes, embedded (SQLite and a local datastore by
     default). Flags override WHARF_* environment variables. Ctrl-C stops it cleanly."""
@@ -29,24 +38,42 @@ def up(
 
     from wharf.api import create_app
     from wharf.config import Settings
+    from wharf.logconfig import configure_logging
     from wharf.services.ports import check_port_free
 
-    overrides: dict[str, Any] = {"host": host, "port": port, "data_dir": data_dir}
+    overrides: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "data_dir": data_dir,
+        "log_format": log_format,
+    }
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    configure_logging(settings.log_level, settings.log_format)
     check_port_free(settings.host, settings.port)
     config_note = _prepare(settings)
-    url = settings.effective_public_url
-    console.print(f"[bold]Wharf[/bold] is starting at [link={url}]{url}[/link]", highlight=False)
-    console.print(f"  API docs  {url}/api/v1/docs", highlight=False)
-    console.print(f"  data      {settings.data_dir}", highlight=False)
-    console.print(f"  CLI       {config_note}", highlight=False)
+    _announce(settings, config_note)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # configure_logging did it: one format for every line
+        access_log=False,  # Wharf writes its own (wharf.access), with request ids
         timeout_graceful_shutdown=10,
     )
+
+
+def _announce(settings: Settings, config_note: str) -> None:
+    """Where the server is: for a person on a terminal, or one JSON line for a collector."""
+    url = settings.effective_public_url
+    if settings.log_format == "json":
+        fields = {"url": url, "data_dir": str(settings.data_dir), "cli": config_note}
+        logging.getLogger("wharf.up").info("Wharf is starting at %s", url, extra=fields)
+        return
+    console.print(f"[bold]Wharf[/bold] is starting at [link={url}]{url}[/link]", highlight=False)
+    console.print(f"  API docs  {url}/api/v1/docs", highlight=False)
+    console.print(f"  data      {settings.data_dir}", highlight=False)
+    console.print(f"  CLI       {config_note}", highlight=False)
 
 
 def _is_loopback(url: str) -> bool:
