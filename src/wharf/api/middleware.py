@@ -48,6 +48,23 @@ def request_id_of(scope: Scope) -> str | None:
     return value if isinstance(value, str) else None
 
 
+_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route that took the request (``/api/v1/workspaces/{ws}/apps``),
+    with the prefixes of included routers, whichever way FastAPI mounted them."""
+    path = getattr(scope.get("route"), "path", None)
+    if not isinstance(path, str):
+        return UNMATCHED_ROUTE
+    params = scope.get("path_params") or {}
+    concrete = _PARAMETER.sub(lambda m: str(params.get(m.group(1), m.group(0))), path)
+    full: str = scope["path"]
+    if concrete and full.endswith(concrete):
+        return full[: len(full) - len(concrete)] + path
+    return path
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
@@ -91,9 +108,8 @@ class RequestObserver:
         finally:
             seconds = time.perf_counter() - started
             self._log(scope, status, seconds, request_id)
-            route = scope.get("route")
             if scope.get(APP_ROUTE_SCOPE_KEY) is None:  # app routes have their own families
-                template = getattr(route, "path", None) or UNMATCHED_ROUTE
+                template = route_template(scope)
                 self.metrics.observe_api_request(template, scope["method"], status, seconds)
             REQUEST_ID.reset(token)
 

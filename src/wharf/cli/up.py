@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
-import click
 import typer
 
 from wharf.cli._output import console
@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from wharf.config import Settings
 
 
+class LogFormatOption(StrEnum):
+    text = "text"
+    json = "json"
+
+
 def up(
     host: Annotated[str | None, typer.Option(help="interface to listen on [127.0.0.1]")] = None,
     port: Annotated[int | None, typer.Option(help="port to listen on [8080]")] = None,
@@ -24,11 +29,8 @@ def up(
         Path | None, typer.Option(help="where state lives [~/.local/share/wharf]")
     ] = None,
     log_format: Annotated[
-        str | None,
-        typer.Option(
-            click_type=click.Choice(["text", "json"]),
-            help="log lines as text or as one JSON object each [text]",
-        ),
+        LogFormatOption | None,
+        typer.Option(help="log lines as text or as one JSON object each [text]"),
     ] = None,
 ) -> None:
     """Start Wharf: API, runners and app routes, embedded (SQLite and a local datastore by
@@ -45,7 +47,7 @@ def up(
         "host": host,
         "port": port,
         "data_dir": data_dir,
-        "log_format": log_format,
+        "log_format": None if log_format is None else log_format.value,
     }
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     configure_logging(settings.log_level, settings.log_format)
