@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+from wharf.api.logstream import stream_log
 from wharf.batch.joblog import JobLog
 from wharf.logfiles import (
     CHUNK,
@@ -127,3 +130,31 @@ def test_the_job_log_rotates_once_it_is_full(tmp_path: Path) -> None:
         unrotated.write(f"mini-batch {n} sent " + "w" * 30)
     assert not generation(unrotated.path, 1).exists()
     assert os.path.getsize(unrotated.path) > SMALL.max_bytes
+
+
+def test_a_followed_log_streams_on_across_a_rotation(tmp_path: Path) -> None:
+    path = tmp_path / "7.log"
+    rotation = LogRotation(max_bytes=64, backups=1)
+    writer = RotatingLogFile(path, rotation)
+    writer.write("first line of the build\n")
+    ended = threading.Event()
+
+    async def follow() -> bytes:
+        received = b""
+        async for chunk in stream_log(path, follow=True, finished=ended.is_set):
+            received += chunk
+            if b"first" in received and b"second" not in received:
+                # The writer goes on past the limit (a rename rotation), then ends.
+                writer.write("second line, long enough to pass the limit\n")
+                writer.write("third line, in the new file\n")
+                writer.close()
+                ended.set()
+        return received
+
+    received = asyncio.run(follow())
+    assert received.decode().splitlines() == [
+        "first line of the build",
+        "second line, long enough to pass the limit",
+        "third line, in the new file",
+    ]
+    assert generation(path, 1).exists()

@@ -98,7 +98,10 @@ def run_build(platform: Platform, build_id: int) -> str:
         assert build is not None
         builds.finish_build(session, build, phase, message)
     platform.metrics.observe_build(phase, time.monotonic() - started)
-    logger.info("build #%s of %s/%s is %s: %s", names[2], *names[:2], phase.lower(), message)
+    if phase == builds.COMPLETE:
+        logger.info("build #%s of %s/%s is complete", names[2], *names[:2])
+    else:
+        logger.info("build #%s of %s/%s ended %s: %s", names[2], *names[:2], phase, message)
     return phase
 
 
