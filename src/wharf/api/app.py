@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = registry = AppRegistry(
         apps_domain=settings.apps_domain,
         logs_dir=settings.logs_dir,
-        log_rotation=LogRotation(settings.log_max_bytes, settings.log_backups),
+        log_rotation=LogRotation.of(settings),
     )
     # One registry per app: in-process servers (tests) never share a series.
     app.state.metrics = app_metrics = Metrics()

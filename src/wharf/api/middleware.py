@@ -114,6 +114,8 @@ class RequestObserver:
             REQUEST_ID.reset(token)
 
     def _log(self, scope: Scope, status: int, seconds: float, request_id: str) -> None:
+        if not access_log.isEnabledFor(logging.INFO):
+            return
         path = redact_hook_secret(scope["path"])
         query = scope.get("query_string", b"")
         target = path + ("?" + query.decode("latin-1") if query else "")
