@@ -23,7 +23,15 @@ class AppCreate(RequestModel):
     context_dir: str = Field(default="", description="the project's folder in the repository")
     source_secret: str | None = Field(default=None, description="credentials for a private repo")
     build_env: dict[str, str] = Field(default_factory=dict)
-    env: dict[str, str] = Field(default_factory=dict, description="runtime environment")
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description="runtime environment; configuration that readers of the app can see",
+    )
+    secret_env: dict[str, str] = Field(
+        default_factory=dict,
+        description="runtime environment kept secret: encrypted at rest, given to the replicas "
+        "only; responses name the keys, never the values",
+    )
     replicas: int = 1
     cpu: str | None = Field(default=None, description="CPU limit per replica: 500m, 1, 2")
     memory: str | None = Field(default=None, description="memory limit per replica: 512Mi, 1Gi")
@@ -48,6 +56,9 @@ class Build(ResponseModel):
     run_summary: str | None = None
     created_by: str | None = None
     created_at: datetime
+    warnings: list[str] = Field(
+        default_factory=list, description="what to know about the app as created (create only)"
+    )
     started_at: datetime | None = None
     finished_at: datetime | None = None
     duration_seconds: float | None = None
@@ -68,6 +79,9 @@ class App(ResponseModel):
     source_secret: str | None = None
     build_env: dict[str, str]
     env: dict[str, str]
+    secret_env: list[str] = Field(
+        default_factory=list, description="the names of the secret env variables (never values)"
+    )
     replicas: int
     cpu: str | None = None
     memory: str | None = None
@@ -81,3 +95,6 @@ class App(ResponseModel):
     )
     created_by: str | None = None
     created_at: datetime
+    warnings: list[str] = Field(
+        default_factory=list, description="what to know about the app as created (create only)"
+    )
