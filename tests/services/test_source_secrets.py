@@ -81,6 +81,11 @@ def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
         assert (created.type, created.fields) == ("basic-auth", ["password", "username"])
         app = admin.apps.create(url, name="model", source_secret="deploy-key")
         assert app.ref == "main"
+        # The test's git server speaks plain http: the password crosses in clear, and Wharf
+        # says so at create and in the build log.
+        assert len(app.warnings) == 1
+        assert "plain http" in app.warnings[0]
+        assert admin.apps.get("model").warnings == []
 
         with server.platform.transaction() as session:
             claimed = builds.claim_next_build(session)
@@ -99,6 +104,7 @@ def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
     assert not [line for line in lines.seen if TOKEN in line]
     log = builds.build_log_path(server.platform.settings, "default", "model", 1).read_text()
     assert "checked out" in log
+    assert "plain http: the source secret's password is sent unencrypted" in log
     assert TOKEN not in log
     responses = [
         admin.apps.get("model").model_dump_json(),

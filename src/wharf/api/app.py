@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from wharf.api.bodylimit import BodyLimit, route_limits
 from wharf.api.problems import install_problem_handlers
 from wharf.api.routers import ROUTERS, hooks
 from wharf.config import Settings
@@ -75,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = registry = AppRegistry(
         apps_domain=settings.apps_domain, logs_dir=settings.logs_dir
     )
+    # Inside the proxy: app routes stream to replicas; API and webhook bodies are bounded here.
+    limits = route_limits(settings.max_request_bytes, settings.max_upload_bytes)
+    app.add_middleware(BodyLimit, limit_for=limits)
     app.add_middleware(RouteProxy, registry=registry)
     install_problem_handlers(app)
     for router in ROUTERS:
