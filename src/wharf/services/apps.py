@@ -89,7 +89,7 @@ def derive_app_name(git_url: str) -> str:
 
 def _check_env(kind: str, values: Mapping[str, str]) -> dict[str, str]:
     for key in values:
-        if not _ENV_NAME.match(key):
+        if not _ENV_NAME.fullmatch(key):
             raise Invalid(
                 f"{kind} variable name {key!r} is not valid: use letters, digits and '_', "
                 "not starting with a digit",
@@ -164,7 +164,7 @@ def _check_spec(spec: AppSpec, *, allow_local_git: bool) -> GitUrl:
             f"context dir {spec.context_dir!r} is not valid: {problem}", field="context_dir"
         )
     for key in spec.labels:
-        if not _LABEL_KEY.match(key):
+        if not _LABEL_KEY.fullmatch(key):
             raise Invalid(f"label {key!r} is not valid", field="labels")
     return url
 
