@@ -25,6 +25,8 @@ REFUSED = [
     ("https://-oProxyCommand=x/repo", "no valid host"),
     ("ssh://-oProxyCommand=touch/x", "no valid host"),
     ("git@host:-bad", "use https://"),
+    ("git@-oProxyCommand:repo", "use https://"),
+    ("ssh://-oProxyCommand=touch@host/repo", "no valid host"),
     ("https://host/repo\nx", "spaces or control"),
     ("https://host/re\x00po", "spaces or control"),
     ("", "give 1-"),

@@ -42,7 +42,7 @@ _QUIET_ENV = {
 _REMOTE_PROTOCOLS = "https:http:ssh"
 _LOCAL_PROTOCOLS = "file"
 # git@host:path (scp-like SSH): a user, a host, then a path that is not an option.
-_SCP_LIKE = re.compile(r"^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:(?!-)[^\s]+$")
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._~][A-Za-z0-9._~-]*@[A-Za-z0-9][A-Za-z0-9.-]*:(?!-)\S+$")
 _HEX = re.compile(r"^[0-9a-fA-F]{7,64}$")
 MAX_URL_LENGTH = 2048
 MAX_REF_LENGTH = 255
@@ -79,10 +79,12 @@ def check_git_url(url: str, *, allow_local: bool) -> GitUrl:
     scheme = url.split("://", 1)[0].lower() if "://" in url else None
     if scheme in ("https", "http", "ssh"):
         try:
-            host = urlsplit(url).hostname
+            parts = urlsplit(url)
+            host, user = parts.hostname, parts.username
         except ValueError:
-            host = None
-        if not host or host.startswith("-"):
+            host, user = None, None
+        # ssh would read "-oProxyCommand=..." as an option, whether in the host or the user.
+        if not host or host.startswith("-") or (user or "").startswith("-"):
             raise refuse("it has no valid host")
         return GitUrl(url, scheme)
     if scheme is None and _SCP_LIKE.match(url):
