@@ -63,7 +63,17 @@ def test_commits_and_ref_names_pass(value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["--upload-pack=touch /tmp/x", "-x", "a..b", "main~1", "ref with space", "x\n", ""]
+    "value",
+    [
+        "--upload-pack=touch /tmp/x",
+        "-x",
+        "a..b",
+        "main~1",
+        "ref with space",
+        "x\n",
+        "",
+        "deadbeef\n",
+    ],
 )
 def test_other_revisions_are_refused(value: str) -> None:
     with pytest.raises(Invalid, match="not a commit SHA or a ref name") as caught:

@@ -87,7 +87,7 @@ def check_git_url(url: str, *, allow_local: bool) -> GitUrl:
         if not host or host.startswith("-") or (user or "").startswith("-"):
             raise refuse("it has no valid host")
         return GitUrl(url, scheme)
-    if scheme is None and _SCP_LIKE.match(url):
+    if scheme is None and _SCP_LIKE.fullmatch(url):
         return GitUrl(url, "ssh")
     if scheme == "file" or (scheme is None and url.startswith("/")):
         if not allow_local:
@@ -113,7 +113,7 @@ def clear_text_warning(url: GitUrl, credentials: GitCredentials | None) -> str |
 def check_git_revision(value: str, *, field: str) -> str:
     """``value`` if it is a commit SHA (7-64 hex digits) or a ref name git accepts
     (``git check-ref-format``); Invalid naming ``field`` otherwise."""
-    if _HEX.match(value):
+    if _HEX.fullmatch(value):
         return value
     problem = None
     if not value or len(value) > MAX_REF_LENGTH:
@@ -286,7 +286,7 @@ def choose_ref(url: str, info: RemoteInfo, ref: str | None) -> str:
             raise Invalid(f"the git repository {url} has no default branch: give --ref")
         return info.default_branch
     check_git_revision(ref, field="ref")
-    if ref in info.branches or ref in info.tags or _HEX.match(ref):
+    if ref in info.branches or ref in info.tags or _HEX.fullmatch(ref):
         return ref
     known = ", ".join(info.branches) or "none"
     raise Invalid(f"ref {ref!r} does not exist in {url} (branches: {known})", field="ref")
