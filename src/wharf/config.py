@@ -102,6 +102,17 @@ class Settings(BaseSettings):
     paths), as a single-machine setup needs. Switch it off on a shared server: such a URL can
     read any repository the server's user can read."""
 
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """The largest request body the API accepts (JSON requests: creates, updates), in bytes.
+    Bodies are counted as they stream in, chunked ones too, and refused with 413 at the limit,
+    before any token is checked. Webhook deliveries have their own limit (25 MiB, GitHub's
+    own cap for a delivery); file uploads have ``max_upload_bytes``."""
+
+    max_upload_bytes: int = Field(default=50 * 1024**3, ge=1024)
+    """The largest file one upload to a datastore (``PUT .../datastores/{name}/files/...``,
+    which ``wharf data create``, batch deployments' code and ``wharf datastore upload`` use)
+    may send, in bytes. The body streams to storage and is never held in memory."""
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:

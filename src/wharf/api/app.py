@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from wharf.api.bodylimit import BodyLimit, route_limits
 from wharf.api.middleware import RequestObserver
 from wharf.api.problems import install_problem_handlers
 from wharf.api.routers import ROUTERS, hooks, metrics
@@ -85,6 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # One registry per app: in-process servers (tests) never share a series.
     app.state.metrics = app_metrics = Metrics()
+    # Inside the proxy: app routes stream to replicas; API and webhook bodies are bounded here.
+    limits = route_limits(settings.max_request_bytes, settings.max_upload_bytes)
+    app.add_middleware(BodyLimit, limit_for=limits)
     app.add_middleware(RouteProxy, registry=registry, metrics=app_metrics)
     # Added last, so outermost: app-route traffic gets a request id and an access line too.
     app.add_middleware(RequestObserver, metrics=app_metrics)

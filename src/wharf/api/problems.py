@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from wharf.api.middleware import REQUEST_ID_HEADER, request_id_of
 from wharf.errors import ServiceError
 from wharf.schemas.common import FieldError, Problem
+from wharf.schemas.text import PATTERN_MESSAGES
 
 logger = logging.getLogger("wharf.api")
 
@@ -91,6 +92,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     for error in exc.errors():
         field = _location(tuple(error.get("loc", ())))
         message = str(error.get("msg", "is not valid"))
+        if error.get("type") == "string_pattern_mismatch":
+            pattern = error.get("ctx", {}).get("pattern")
+            message = PATTERN_MESSAGES.get(pattern, message)
         if error.get("type") == "json_invalid":
             field, message = (
                 "body",

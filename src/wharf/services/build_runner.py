@@ -16,7 +16,13 @@ from pathlib import Path
 
 from wharf.build.detect import detect_builder
 from wharf.build.environments import ensure_environment
-from wharf.build.git import GitCredentials, credentials_env, fetch_source
+from wharf.build.git import (
+    GitCredentials,
+    check_git_url,
+    clear_text_warning,
+    credentials_env,
+    fetch_source,
+)
 from wharf.build.install import plan_install
 from wharf.build.s2i import plan_run
 from wharf.errors import ServiceError
@@ -128,8 +134,12 @@ def _steps(
 ) -> tuple[str, str]:
     url, ref, commit, context_dir = source
     shutil.rmtree(root, ignore_errors=True)
+    git_url = check_git_url(url, allow_local=platform.settings.allow_local_git)
+    warning = clear_text_warning(git_url, credentials)
+    if warning:
+        log(warning)
     with credentials_env(credentials) as git_env:
-        sha = fetch_source(url, ref, root, commit=commit, env=git_env, log=log)
+        sha = fetch_source(git_url, ref, root, commit=commit, env=git_env, log=log)
     with platform.transaction() as session:
         build = session.get(Build, build_id)
         assert build is not None

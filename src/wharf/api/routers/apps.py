@@ -53,6 +53,7 @@ def app_out(request: Request, ws: str, app: models.App, latest: models.Build | N
         source_secret=app.source_secret,
         build_env=app.build_env,
         env=app.runtime_env,
+        secret_env=list(app.secret_env_keys or []),
         replicas=app.replicas,
         cpu=app.cpu,
         memory=app.memory,
@@ -108,6 +109,7 @@ def create_app(
         source_secret=body.source_secret,
         build_env=body.build_env,
         runtime_env=body.env,
+        secret_env=body.secret_env,
         replicas=body.replicas,
         cpu=body.cpu,
         memory=body.memory,
@@ -127,6 +129,7 @@ def create_app(
         # Claimed inside the transaction: a host name another app has refuses the create.
         deployments.register_route(request.app.state.registry, ws, app)
         result = app_out(request, ws, app, first)
+        result.warnings = apps.source_warnings(session, platform.secrets, workspace, app)
     _wake_builds(request)
     return result
 

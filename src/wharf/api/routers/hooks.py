@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from wharf.api.bodylimit import WEBHOOK_LIMIT
 from wharf.errors import ServiceError
 from wharf.schemas import webhooks as schemas
 from wharf.services import webhooks
@@ -22,8 +23,8 @@ from wharf.services.platform import Platform
 
 router = APIRouter(tags=["webhooks"])
 
-MAX_BODY = 25 * 1024 * 1024
-"""GitHub's own limit for a delivery."""
+MAX_BODY = WEBHOOK_LIMIT
+"""GitHub's own limit for a delivery (BodyLimit stops larger bodies as they stream)."""
 
 _SECRET_IN_PATH = re.compile(r"^(/hooks/[^/]+/[^/]+/)[^/?]+")
 
