@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from wharf.logfiles import LogRotation
 from wharf.runtime.limits import EnforcedLimits, LimitSupport
 from wharf.runtime.replica import Replica, ReplicaState, ReplicaStatus
 from wharf.runtime.specs import Endpoint, RevisionSpec, as_command_factory
@@ -46,6 +47,7 @@ class ReplicaSet:
         support: LimitSupport,
         logs_dir: Path,
         on_exit: Callable[[Endpoint], None] = lambda endpoint: None,
+        log_rotation: LogRotation | None = None,
     ) -> None:
         self.name = name
         self.spec = spec
@@ -67,6 +69,7 @@ class ReplicaSet:
                 probe_path=spec.probe_path,
                 on_change=self._refresh,
                 on_exit=on_exit,
+                log_rotation=log_rotation,
             )
             for index in range(spec.replicas)
         ]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from wharf.config import Settings
+from wharf.metrics import Metrics
 from wharf.services.bootstrap import ensure_platform
 from wharf.services.secrets import SecretBox, load_secret_box
 from wharf.store.database import create_session_factory, create_store_engine, transaction
@@ -24,6 +25,8 @@ class Platform:
     engine: Engine
     sessions: sessionmaker[Session]
     secrets: SecretBox
+    metrics: Metrics = field(default_factory=Metrics)
+    """Where the runners count builds and mini-batches (the server's ``/metrics``)."""
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -45,7 +48,7 @@ class Platform:
         self.engine.dispose()
 
 
-def start_platform(settings: Settings) -> Platform:
+def start_platform(settings: Settings, metrics: Metrics | None = None) -> Platform:
     """Open the store, migrate it, and make sure the default workspace and admin exist."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_store_engine(settings.effective_database_url)
@@ -56,6 +59,7 @@ def start_platform(settings: Settings) -> Platform:
         engine=engine,
         sessions=create_session_factory(engine),
         secrets=load_secret_box(settings.data_dir, secret_key),
+        metrics=metrics or Metrics(),
     )
     with platform.transaction() as session:
         ensure_platform(session, settings)
