@@ -15,9 +15,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from wharf.api.problems import problem_response
-
-WEBHOOK_LIMIT = 25 * 1024 * 1024
-"""GitHub caps a webhook delivery at 25 MB; every git host Wharf knows sends less."""
+from wharf.api.routers.hooks import WEBHOOK_LIMIT
 
 _UPLOAD = re.compile(r"^/api/v1/workspaces/[^/]+/datastores/[^/]+/files/")
 

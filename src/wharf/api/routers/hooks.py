@@ -15,7 +15,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from wharf.api.bodylimit import WEBHOOK_LIMIT
 from wharf.errors import ServiceError
 from wharf.schemas import webhooks as schemas
 from wharf.services import webhooks
@@ -23,6 +22,8 @@ from wharf.services.platform import Platform
 
 router = APIRouter(tags=["webhooks"])
 
+WEBHOOK_LIMIT = 25 * 1024 * 1024
+"""GitHub caps a webhook delivery at 25 MB; every git host Wharf knows sends less."""
 MAX_BODY = WEBHOOK_LIMIT
 """GitHub's own limit for a delivery (BodyLimit stops larger bodies as they stream)."""
 
