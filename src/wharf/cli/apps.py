@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from wharf.cli import app_changes
 from wharf.cli._output import (
     OutputFormat,
     OutputOption,
@@ -15,8 +16,8 @@ from wharf.cli._output import (
     print_error,
     print_success,
 )
+from wharf.cli.app_changes import parse_pairs
 from wharf.cli.webhooks import webhook_app
-from wharf.sdk import InvalidRequestError
 
 app = typer.Typer(
     help="Apps built from git: create, list, show, delete, builds.", no_args_is_help=True
@@ -26,6 +27,9 @@ build_app = typer.Typer(
 )
 app.add_typer(build_app, name="build")
 app.add_typer(webhook_app, name="webhook")
+app.command("update")(app_changes.update)
+app.command("scale")(app_changes.scale)
+app.command("events")(app_changes.events)
 
 
 def _status(app: object, field: str, default: object = "-") -> object:
@@ -55,17 +59,6 @@ BUILD_COLUMNS = [
 ]
 
 
-def parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
-    """``K=V`` flags into a dict."""
-    pairs: dict[str, str] = {}
-    for value in values or []:
-        key, sep, rest = value.partition("=")
-        if not sep or not key:
-            raise InvalidRequestError(422, "invalid", f"{what} {value!r} is not KEY=VALUE")
-        pairs[key] = rest
-    return pairs
-
-
 @app.command("create")
 def create(
     git: Annotated[str, typer.Option("--git", help="repository URL")],
@@ -84,8 +77,18 @@ def create(
     memory: Annotated[str | None, typer.Option(help="memory limit per replica: 512Mi")] = None,
     label: Annotated[list[str] | None, typer.Option("--label", "-l", help="K=V; repeat")] = None,
     hostname: Annotated[str | None, typer.Option(help="a custom host name for the route")] = None,
-    path: Annotated[str | None, typer.Option(help="a path prefix on the custom host")] = None,
+    path: Annotated[str | None, typer.Option(help="a path prefix on the app's hosts")] = None,
+    path_mode: Annotated[
+        str | None,
+        typer.Option(help="strip [default]: the app sees / under the prefix; keep: whole paths"),
+    ] = None,
+    target_port: Annotated[
+        int | None, typer.Option(help="the port the app listens on (Wharf assigns it as PORT)")
+    ] = None,
     no_route: Annotated[bool, typer.Option("--no-route", help="do not expose the app")] = False,
+    group: Annotated[
+        str | None, typer.Option(help="the application group (system) it belongs to")
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="follow Build #1 until it ends")] = False,
     workspace: WorkspaceOption = None,
     output: OutputOption = OutputFormat.table,
@@ -102,7 +105,14 @@ def create(
         "cpu": cpu,
         "memory": memory,
         "labels": parse_pairs(label, "--label"),
-        "route": {"enabled": not no_route, "hostname": hostname, "path": path},
+        "group": group,
+        "route": {
+            "enabled": not no_route,
+            "hostname": hostname,
+            "path": path,
+            "path_mode": path_mode,
+            "target_port": target_port,
+        },
     }
     with open_client(workspace) as client:
         created = client.apps.create(git, **fields)
@@ -132,10 +142,18 @@ def _follow(client: object, app_name: str, number: int, output: OutputFormat) ->
 
 
 @app.command("list")
-def list_(workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.table) -> None:
+def list_(
+    group: Annotated[str | None, typer.Option(help="only apps of this application group")] = None,
+    selector: Annotated[
+        str | None,
+        typer.Option("--selector", "-l", help="labels to match: team=risk,tier!=web,canary"),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
     """List apps with their latest build, serving revision and URL."""
     with open_client(workspace) as client:
-        emit(client.apps.list(), output, APP_COLUMNS)
+        emit(client.apps.list(group=group, label_selector=selector), output, APP_COLUMNS)
 
 
 @app.command("show")

@@ -15,8 +15,14 @@ from sqlalchemy.orm import Session
 from wharf.build.git import GitCredentials, RemoteInfo, choose_ref, credentials_env, inspect_remote
 from wharf.errors import Conflict, Invalid, NotFound
 from wharf.runtime.limits import parse_cpu, parse_memory
-from wharf.runtime.routes import RouteOptions, normalise_route
-from wharf.services import builds
+from wharf.services import app_events, builds
+from wharf.services.app_labels import (
+    check_group,
+    check_labels,
+    matches_selector,
+    parse_selector,
+)
+from wharf.services.app_routes import check_route
 from wharf.services.naming import check_dns_label
 from wharf.services.secrets import SecretBox
 from wharf.services.source_secrets import open_source_secret
@@ -25,7 +31,6 @@ from wharf.store.models import App, Build, Workspace
 
 MAX_REPLICAS = 20
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_LABEL_KEY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$")
 
 RemoteInspector = Callable[[str, GitCredentials | None], RemoteInfo]
 
@@ -44,6 +49,8 @@ class RouteSpec:
     enabled: bool = True
     hostname: str | None = None
     path: str | None = None
+    path_mode: str | None = None
+    target_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class AppSpec:
     cpu: str | None = None
     memory: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    group: str | None = None
     route: RouteSpec = field(default_factory=RouteSpec)
 
 
@@ -76,7 +84,7 @@ def derive_app_name(git_url: str) -> str:
     return name
 
 
-def _check_env(kind: str, values: Mapping[str, str]) -> dict[str, str]:
+def check_env(kind: str, values: Mapping[str, str]) -> dict[str, str]:
     for key in values:
         if not _ENV_NAME.match(key):
             raise Invalid(
@@ -126,9 +134,8 @@ def _check_spec(spec: AppSpec, *, allow_local_git: bool) -> None:
         raise Invalid(
             f"context dir {spec.context_dir!r} is not valid: {problem}", field="context_dir"
         )
-    for key in spec.labels:
-        if not _LABEL_KEY.match(key):
-            raise Invalid(f"label {key!r} is not valid", field="labels")
+    check_labels(spec.labels)
+    check_group(spec.group)
 
 
 def create_app(
@@ -149,7 +156,10 @@ def create_app(
     if _find(session, workspace, name) is not None:
         raise Conflict(f"app {name!r} already exists in workspace {workspace.name!r}")
     # The runtime's own route rule, so what is stored is what the proxy will accept.
-    route = normalise_route(RouteOptions(spec.route.hostname, spec.route.path or "/"))
+    route = check_route(
+        {key: value for key, value in vars(spec.route).items() if value is not None},
+        given={key for key, value in vars(spec.route).items() if value is not None},
+    )
     credentials = open_source_secret(session, secrets, workspace, spec.source_secret)
     ref = choose_ref(spec.git_url, inspect(spec.git_url, credentials), spec.ref)
     app = App(
@@ -159,18 +169,22 @@ def create_app(
         git_ref=ref,
         context_dir=spec.context_dir.strip("/"),
         source_secret=spec.source_secret,
-        build_env=_check_env("build env", spec.build_env),
-        runtime_env=_check_env("runtime env", spec.runtime_env),
+        build_env=check_env("build env", spec.build_env),
+        runtime_env=check_env("runtime env", spec.runtime_env),
         replicas=spec.replicas,
         cpu=spec.cpu,
         memory=spec.memory,
-        labels=dict(spec.labels),
-        route={"enabled": spec.route.enabled, "hostname": route.hostname, "path": route.path},
+        labels=check_labels(spec.labels),
+        group=check_group(spec.group),
+        route=route,
         webhook_secret=new_webhook_secret(secrets),
         created_by=created_by,
     )
     session.add(app)
     session.flush()
+    app_events.record_event(
+        session, app, "Created", actor=created_by, message=f"from {spec.git_url} ({ref})"
+    )
     first = builds.start_build(session, app, trigger="created", created_by=created_by)
     return app, first
 
@@ -186,10 +200,20 @@ def read_app(session: Session, workspace: Workspace, name: str) -> App:
     return app
 
 
-def list_apps(session: Session, workspace: Workspace) -> list[App]:
-    return list(
-        session.scalars(select(App).where(App.workspace_id == workspace.id).order_by(App.name))
-    )
+def list_apps(
+    session: Session,
+    workspace: Workspace,
+    *,
+    group: str | None = None,
+    label_selector: str | None = None,
+) -> list[App]:
+    """The workspace's apps by name; of one application group and matching a label selector
+    (``team=risk,tier!=web``) when given."""
+    requirements = parse_selector(label_selector or "")
+    query = select(App).where(App.workspace_id == workspace.id).order_by(App.name)
+    if group:
+        query = query.where(App.group == group)
+    return [app for app in session.scalars(query) if matches_selector(app.labels, requirements)]
 
 
 def delete_app(session: Session, app: App) -> None:

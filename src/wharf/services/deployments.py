@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from wharf.runtime.limits import ResourceLimits
 from wharf.runtime.registry import AppRegistry, RolloutResult
 from wharf.runtime.routes import AppKey, RouteOptions
 from wharf.runtime.specs import RevisionSpec
-from wharf.services import apps, builds, workspaces
+from wharf.services import app_events, apps, builds, workspaces
+from wharf.services.app_updates import Rollout, UpdateOutcome
 from wharf.services.platform import Platform
 from wharf.store.models import App, Build, Workspace
 
@@ -40,7 +42,11 @@ def route_options(app: App) -> RouteOptions | None:
     """The registry's route for an app; None for ``--no-route``."""
     if not app.route.get("enabled", True):
         return None
-    return RouteOptions(hostname=app.route.get("hostname"), path=app.route.get("path") or "/")
+    return RouteOptions(
+        hostname=app.route.get("hostname"),
+        path=app.route.get("path") or "/",
+        path_mode="keep" if app.route.get("path_mode") == "keep" else "strip",
+    )
 
 
 def register_route(registry: AppRegistry, workspace: str, app: App) -> None:
@@ -105,15 +111,52 @@ def deploy_build(platform: Platform, registry: AppRegistry, build_id: int) -> Ro
         if build is None:  # the app was deleted meanwhile
             registry.stop_app(key)
             return result
+        again = build.app.serving_build == number  # the same build with new settings
         if result.succeeded:
             build.app.serving_build = number
-        else:
+        elif not again:
             build.message = (
                 f"Build #{number} is complete, but its revision did not start: {result.message}"
             )
+        kind = "Deployed" if result.succeeded else "RolloutFailed"
+        app_events.record_event(session, build.app, kind, actor=None, message=result.message)
     log_line = f"{key}: build #{number} {'serving' if result.succeeded else 'not deployed'}"
     logger.info("%s (%s)", log_line, result.message)
     return result
+
+
+@dataclass(frozen=True)
+class AppliedUpdate:
+    succeeded: bool
+    message: str
+
+
+def apply_update(
+    platform: Platform, registry: AppRegistry, workspace: str, app_name: str, outcome: UpdateOutcome
+) -> AppliedUpdate:
+    """Make the replicas follow a committed update: scale the serving revision in place, or
+    roll the serving build out again with the new settings (the old replicas serve until the
+    new ones are ready; if they never are, the old ones keep serving and this says why)."""
+    if outcome.rollout is Rollout.NONE:
+        return AppliedUpdate(True, "")
+    with platform.transaction() as session:
+        app = apps.read_app(session, workspaces.read_workspace(session, workspace), app_name)
+        replicas, serving = app.replicas, app.serving_build
+        build_id = None if serving is None else builds.read_build(session, app, serving).id
+    if build_id is None:
+        return AppliedUpdate(True, "no build serves yet: the first one starts with these settings")
+    if outcome.rollout is Rollout.SCALE:
+        scaled = registry.scale(app_key(workspace, app_name), replicas, ready_timeout=READY_TIMEOUT)
+        if scaled is not None:
+            return AppliedUpdate(*scaled)
+    result = deploy_build(platform, registry, build_id)
+    if result.succeeded:
+        return AppliedUpdate(True, result.message)
+    return AppliedUpdate(
+        False,
+        f"the new settings did not roll out: {result.message} (with the settings it had "
+        "before; change them again or roll back)",
+    )
 
 
 def choose_rollback_build(session: Session, app: App, to: int | None) -> Build:
