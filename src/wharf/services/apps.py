@@ -229,10 +229,12 @@ def describe_route(app: App, workspace: str, public_url: str, apps_domain: str) 
     scheme, _, rest = public_url.partition("://")
     port = rest.rsplit(":", 1)[1] if ":" in rest else ""
     suffix = f":{port}" if port else ""
+    # A path selects what reaches the app on its hosts: a URL without it would answer 404.
+    path = (app.route.get("path") or "").rstrip("/") + "/"
     urls = [
         f"{public_url}/apps/{workspace}/{app.name}/",
-        f"{scheme}://{app.name}-{workspace}.{apps_domain}{suffix}/",
+        f"{scheme}://{app.name}-{workspace}.{apps_domain}{suffix}{path}",
     ]
     if app.route.get("hostname"):
-        urls.append(f"{scheme}://{app.route['hostname']}{suffix}{app.route.get('path') or '/'}")
+        urls.append(f"{scheme}://{app.route['hostname']}{suffix}{path}")
     return {"enabled": True, "urls": urls}

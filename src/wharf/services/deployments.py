@@ -256,6 +256,19 @@ def runtime_status(registry: AppRegistry, workspace: str, app: str) -> dict[str,
                     "enforced": limit.enforced,
                     "how": limit.how,
                 }
+    result["replicas"] = [
+        {
+            "index": replica.index,
+            "state": replica.state.value,
+            "pid": replica.pid,
+            "port": replica.port,
+            "restarts": replica.restarts,
+            "last_exit": None
+            if replica.last_exit is None
+            else {"reason": replica.last_exit.reason, "message": replica.last_exit.message},
+        }
+        for replica in (current.replicas if current else ())
+    ]
     if status.last_rollout is not None and not status.last_rollout.succeeded:
         result["last_rollout_failure"] = status.last_rollout.message
     return result
