@@ -148,7 +148,12 @@ def _run_git(
 
 
 def _last_line(text: str) -> str:
+    """Git's reason: its first ``fatal:``/``error:`` line, not the generic advice it ends
+    with ("Please make sure you have the correct access rights and the repository exists.")."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")) and "Could not read from remote" not in line:
+            return line.removeprefix("fatal: ").removeprefix("error: ")
     return lines[-1] if lines else "no output"
 
 
@@ -181,13 +186,13 @@ def choose_ref(url: str, info: RemoteInfo, ref: str | None) -> str:
                 raise Invalid(f"the git repository {url} has no branches yet: push one first")
             raise Invalid(f"the git repository {url} has no default branch: give --ref")
         return info.default_branch
-    if ref in info.branches or ref in info.tags or _looks_like_commit(ref):
+    if ref in info.branches or ref in info.tags or looks_like_commit(ref):
         return ref
     known = ", ".join(info.branches) or "none"
     raise Invalid(f"ref {ref!r} does not exist in {url} (branches: {known})", field="ref")
 
 
-def _looks_like_commit(ref: str) -> bool:
+def looks_like_commit(ref: str) -> bool:
     return 7 <= len(ref) <= 64 and all(c in "0123456789abcdef" for c in ref.lower())
 
 
@@ -219,3 +224,21 @@ def fetch_source(
     subject = _run_git(["-C", str(destination), "log", "-1", "--format=%s"]).stdout.strip()
     log(f"checked out {sha[:12]} ({subject})")
     return sha
+
+
+def list_folders(url: str, ref: str, *, env: Mapping[str, str] | None = None) -> list[str]:
+    """Every folder in the tree at the tip of ``ref`` of ``url`` (``a``, ``a/b``, ...), read
+    without file contents (a treeless, depth-1 fetch into a scratch repository)."""
+    with tempfile.TemporaryDirectory(prefix="wharf-tree-") as scratch:
+        steps = [
+            ["init", "--quiet", "--bare", scratch],
+            ["-C", scratch, "fetch", "--quiet", "--depth", "1", "--filter=blob:none", url, ref],
+            ["-C", scratch, "ls-tree", "-r", "-d", "--name-only", "FETCH_HEAD"],
+        ]
+        result = None
+        for step in steps:
+            result = _run_git(step, env=env)
+            if result.returncode != 0:
+                raise Invalid(f"cannot read ref {ref!r} of {url}: {_last_line(result.stderr)}")
+        assert result is not None
+        return result.stdout.splitlines()

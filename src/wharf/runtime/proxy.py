@@ -7,8 +7,6 @@ claim every path on their host; requests that are not for an app go on to the wr
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,6 +20,7 @@ from wharf.runtime.forwarding import (
 )
 from wharf.runtime.registry import AppRegistry
 from wharf.runtime.replicas import ReplicaSet
+from wharf.runtime.route_problems import explain_unavailable, render_problem
 from wharf.runtime.routes import RouteMatch
 from wharf.runtime.specs import Endpoint
 from wharf.runtime.upstream import (
@@ -102,7 +101,7 @@ class RouteProxy:
             return
         replica_set = match.target.lease()
         if replica_set is None:
-            await _send_no_replica(send, match.name)
+            await _send_no_replica(send, self.registry, match)
             return
         try:
             await self._forward(replica_set, match, scope, receive, send)
@@ -146,7 +145,7 @@ class RouteProxy:
             except TimeoutError:
                 connection.close()
                 detail = f"app {match.name} did not answer within {self._response_timeout:.0f} s"
-                await _send_problem(send, 504, "replica-timeout", detail)
+                await _send_problem(send, 504, "replica-timeout", detail, app=match.name)
                 return
             except UpstreamError as exc:
                 connection.close()
@@ -163,9 +162,10 @@ class RouteProxy:
             pool.release(connection, reusable=reusable)
             return
         if error is None:
-            await _send_no_replica(send, match.name)
+            await _send_no_replica(send, self.registry, match)
         else:
-            await _send_problem(send, 502, "replica-failed", f"app {match.name}: {error}")
+            detail = f"app {match.name}: {error}"
+            await _send_problem(send, 502, "replica-failed", detail, app=match.name)
 
     async def _read_head(self, connection: Connection, method: str) -> ResponseHead:
         async with asyncio.timeout(self._response_timeout):
@@ -179,22 +179,16 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-async def _send_no_replica(send: Send, name: str) -> None:
+async def _send_no_replica(send: Send, registry: AppRegistry, match: RouteMatch) -> None:
+    assert match.target is not None
     await _send_problem(
         send,
         503,
         "no-ready-replica",
-        f"app {name} has no ready replica",
+        explain_unavailable(registry, match.target.key),
         extra_headers=[(b"retry-after", b"1")],
+        app=match.name,
     )
-
-
-_TITLES = {
-    404: "Not found",
-    502: "Bad gateway",
-    503: "Service unavailable",
-    504: "Gateway timeout",
-}
 
 
 async def _send_problem(
@@ -203,19 +197,9 @@ async def _send_problem(
     code: str,
     detail: str,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
+    app: str | None = None,
 ) -> None:
-    problem: dict[str, Any] = {
-        "type": "about:blank",
-        "title": _TITLES[status],
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    body = json.dumps(problem).encode()
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-        *(extra_headers or []),
-    ]
+    body, headers = render_problem(status, code, detail, app=app)
+    headers += extra_headers or []
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body, "more_body": False})

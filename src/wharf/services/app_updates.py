@@ -10,7 +10,7 @@ group and route apply at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -23,7 +23,15 @@ from wharf.runtime.limits import parse_cpu, parse_memory
 from wharf.services import app_events
 from wharf.services.app_labels import check_group, check_labels
 from wharf.services.app_routes import check_route
-from wharf.services.apps import MAX_REPLICAS, RemoteInspector, check_env, inspect_with_credentials
+from wharf.services.apps import (
+    MAX_REPLICAS,
+    FolderLister,
+    RemoteInspector,
+    check_context_dir,
+    check_env,
+    folders_with_credentials,
+    inspect_with_credentials,
+)
 from wharf.services.secrets import SecretBox
 from wharf.services.source_secrets import open_source_secret
 from wharf.storage.paths import find_path_problem
@@ -44,8 +52,6 @@ PATCHABLE = frozenset(
         "route",
     }
 )
-_RUNTIME = frozenset({"env", "cpu", "memory", "route.target_port"})
-_SOURCE = frozenset({"build_env", "ref", "context_dir", "source_secret"})
 _ROUTE = frozenset({"route.enabled", "route.hostname", "route.path", "route.path_mode"})
 
 
@@ -80,12 +86,6 @@ class UpdateOutcome:
     next_build: bool
     """Source settings changed: they apply to the next build, not to what serves now."""
 
-    @property
-    def fields(self) -> set[str]:
-        return {change.field.split(".", 1)[0] for change in self.changes} | {
-            change.field for change in self.changes
-        }
-
 
 def _merge_map(kind: str, current: Mapping[str, Any], patch: Any) -> dict[str, Any]:
     if not isinstance(patch, Mapping):
@@ -109,9 +109,6 @@ def _map_changes(prefix: str, old: Mapping[str, Any], new: Mapping[str, Any]) ->
     ]
 
 
-Merger = Callable[[Any], Any]
-
-
 def plan_update(
     session: Session,
     workspace: Workspace,
@@ -120,6 +117,7 @@ def plan_update(
     *,
     secrets: SecretBox,
     inspect: RemoteInspector = inspect_with_credentials,
+    folders: FolderLister = folders_with_credentials,
 ) -> tuple[dict[str, Any], list[Change]]:
     """Validate ``patch`` against ``app``: the new stored values and the changes, or
     ``Invalid`` naming the first wrong field. Nothing is stored."""
@@ -166,14 +164,17 @@ def plan_update(
                 f"context dir {context_dir!r} is not valid: {problem}", field="context_dir"
             )
         new["context_dir"] = context_dir
-    if "source_secret" in patch or "ref" in patch:
+    if {"source_secret", "ref", "context_dir"} & set(patch):
         secret = patch.get("source_secret", app.source_secret)
         credentials = open_source_secret(session, secrets, workspace, secret)
         new["source_secret"] = secret
+        ref = app.git_ref
         if "ref" in patch or secret != app.source_secret:
             # Read the remote now, with the credentials it will be built with.
             info = inspect(app.git_url, credentials)
-            new["git_ref"] = choose_ref(app.git_url, info, patch.get("ref") or app.git_ref)
+            ref = new["git_ref"] = choose_ref(app.git_url, info, patch.get("ref") or ref)
+        if new.get("context_dir"):
+            check_context_dir(app.git_url, ref, new["context_dir"], credentials, folders)
     if "route" in patch:
         route_patch = patch["route"]
         if not isinstance(route_patch, Mapping):

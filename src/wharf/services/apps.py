@@ -12,7 +12,15 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wharf.build.git import GitCredentials, RemoteInfo, choose_ref, credentials_env, inspect_remote
+from wharf.build.git import (
+    GitCredentials,
+    RemoteInfo,
+    choose_ref,
+    credentials_env,
+    inspect_remote,
+    list_folders,
+    looks_like_commit,
+)
 from wharf.errors import Conflict, Invalid, NotFound
 from wharf.runtime.limits import parse_cpu, parse_memory
 from wharf.services import app_events, builds
@@ -33,12 +41,42 @@ MAX_REPLICAS = 20
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 RemoteInspector = Callable[[str, GitCredentials | None], RemoteInfo]
+FolderLister = Callable[[str, str, GitCredentials | None], list[str]]
 
 
 def inspect_with_credentials(url: str, credentials: GitCredentials | None) -> RemoteInfo:
     """``git ls-remote`` of ``url``, authenticated with ``credentials`` when given."""
     with credentials_env(credentials) as env:
         return inspect_remote(url, env=env)
+
+
+def folders_with_credentials(url: str, ref: str, credentials: GitCredentials | None) -> list[str]:
+    """The folders at the tip of ``ref``, read with ``credentials`` when given."""
+    with credentials_env(credentials) as env:
+        return list_folders(url, ref, env=env)
+
+
+def check_context_dir(
+    url: str,
+    ref: str,
+    context_dir: str,
+    credentials: GitCredentials | None,
+    folders: FolderLister = folders_with_credentials,
+) -> None:
+    """Refuse a context dir the repository does not have, naming the folders it does have
+    (rather than failing Build #1 later). A commit ref is checked by its build."""
+    if not context_dir or looks_like_commit(ref):
+        return
+    found = folders(url, ref, credentials)
+    if context_dir in found:
+        return
+    top = [f for f in found if "/" not in f]
+    near = [f for f in found if f.rsplit("/", 1)[0] == context_dir.rsplit("/", 1)[0]]
+    listed = ", ".join((near if "/" in context_dir and near else top)[:20]) or "none"
+    raise Invalid(
+        f"context dir {context_dir!r} does not exist in {url} at {ref!r}; its folders: {listed}",
+        field="context_dir",
+    )
 
 
 @dataclass(frozen=True)
@@ -147,6 +185,7 @@ def create_app(
     secrets: SecretBox,
     allow_local_git: bool = True,
     inspect: RemoteInspector = inspect_with_credentials,
+    folders: FolderLister = folders_with_credentials,
 ) -> tuple[App, Build]:
     """Create an app and queue Build #1. The repository is read now (``git ls-remote``, with
     the app's source secret), so an unreachable URL, a missing ref or wrong credentials are
@@ -162,6 +201,7 @@ def create_app(
     )
     credentials = open_source_secret(session, secrets, workspace, spec.source_secret)
     ref = choose_ref(spec.git_url, inspect(spec.git_url, credentials), spec.ref)
+    check_context_dir(spec.git_url, ref, spec.context_dir.strip("/"), credentials, folders)
     app = App(
         workspace_id=workspace.id,
         name=name,
