@@ -51,7 +51,8 @@ def test_a_crashed_replica_is_named_in_the_503(tmp_path: Path) -> None:
 
 def _ready(registry: AppRegistry) -> int:
     status = registry.status(HELLO)
-    assert status is not None and status.serving is not None
+    assert status is not None
+    assert status.serving is not None
     return status.serving.ready
 
 
@@ -68,5 +69,6 @@ def test_scaling_keeps_the_running_replicas(tmp_path: Path) -> None:
         assert serving_pids(registry) == first
         wait_until(lambda: not any(os.path.exists(f"/proc/{p}") for p in three[1:]), 10, "exit")
         status = registry.status(HELLO)
-        assert status is not None and status.serving is not None
+        assert status is not None
+        assert status.serving is not None
         assert (status.serving.desired, status.serving.restarts) == (1, 0)
