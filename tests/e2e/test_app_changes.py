@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.e2e.test_apps import app_status, init_project, wait_for
+from tests.e2e.test_apps import app_status, init_project
+from tests.gitrepos import commit_files
 from tests.processes import RunningWharf, run_wharf_up
 from tests.runtime_support import Hammer
 
@@ -30,7 +31,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningWh
             "app", "create", "--git", project.as_uri(), "--path", "/churn", "--wait"
         )
         assert created.returncode == 0, created.stdout + created.stderr
-        wait_for(lambda: app_status(wharf, "my-model")["ready"] == 1)
+        # --wait means serving: the route answers the moment the command returns.
+        first = httpx.get(f"{wharf.url}/apps/default/my-model/status")
+        assert first.status_code == 200, first.text
+        assert "Build #1 serves at " in created.stderr
         yield wharf, project
 
 
@@ -119,3 +123,17 @@ def test_a_path_route_answers_below_its_prefix_and_every_listed_url_answers(
             f"{wharf.url}{parts.path.rstrip('/')}/status", headers={"Host": parts.netloc}
         )
         assert status.status_code == 200, (url, status.text)
+
+
+def test_a_revision_that_never_starts_fails_follow_with_the_apps_own_error(
+    served: tuple[RunningWharf, Path],
+) -> None:
+    wharf, project = served
+    commit_files(project, {"prediction.py": "def predict(args)\n    return {}\n"}, "typo")
+    started = wharf.cli("app", "build", "start", "my-model", "--follow")
+    assert started.returncode == 1, started.stdout + started.stderr
+    assert "SyntaxError" in started.stderr
+    assert "prediction.py, line 1" in started.stderr
+    assert "Worker failed to boot" not in started.stderr
+    # The previous revision keeps serving.
+    assert httpx.get(f"{wharf.url}/apps/default/my-model/status").status_code == 200

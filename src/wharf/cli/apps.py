@@ -89,7 +89,9 @@ def create(
     group: Annotated[
         str | None, typer.Option(help="the application group (system) it belongs to")
     ] = None,
-    wait: Annotated[bool, typer.Option("--wait", help="follow Build #1 until it ends")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="follow Build #1 until its revision serves")
+    ] = False,
     workspace: WorkspaceOption = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
@@ -134,11 +136,22 @@ def _follow(client: object, app_name: str, number: int, output: OutputFormat) ->
         for line in client.builds.logs(app_name, number, follow=True):
             typer.echo(line)
     build = client.builds.wait(app_name, number)
+    if build.phase == "Complete":
+        # Waiting means serving: until the new revision takes traffic, or never does.
+        if output is OutputFormat.table:
+            typer.echo(f"Waiting for build #{number}'s revision to serve...")
+        build = client.builds.wait(app_name, number, serving=True)
     if output is OutputFormat.json:
         emit(build, output, BUILD_COLUMNS)
     if build.phase != "Complete":
         print_error(f"Build #{number} {build.phase}: {build.message}")
         raise typer.Exit(1)
+    if build.rollout != "Succeeded":
+        print_error(build.message)
+        raise typer.Exit(1)
+    if output is OutputFormat.table:
+        urls = client.apps.get(app_name).route.urls
+        print_success(f"Build #{number} serves" + (f" at {urls[0]}" if urls else ""))
 
 
 @app.command("list")
@@ -208,7 +221,9 @@ def rollback(
 def start(
     app_name: Annotated[str, typer.Argument(metavar="APP")],
     commit: Annotated[str | None, typer.Option(help="build exactly this commit")] = None,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="stream the log")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="stream the log; wait until it serves")
+    ] = False,
     workspace: WorkspaceOption = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:

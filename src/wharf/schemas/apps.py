@@ -106,6 +106,10 @@ class Build(ResponseModel):
     environment_key: str | None = None
     environment_reused: bool | None = None
     run_summary: str | None = None
+    rollout: str | None = Field(
+        default=None,
+        description="after Complete: Succeeded once its revision serves, Failed if it never did",
+    )
     created_by: str | None = None
     created_at: datetime
     started_at: datetime | None = None

@@ -191,12 +191,23 @@ class BuildOperations:
         path = self._path(app, f"/{number}/cancel")
         return Build.model_validate(self._client._request("POST", path))
 
-    def wait(self, app: str, number: int, *, timeout: float = 900, poll: float = 0.5) -> Build:
-        """Wait until the build ends; returns it whatever its phase."""
+    def wait(
+        self,
+        app: str,
+        number: int,
+        *,
+        serving: bool = False,
+        timeout: float = 900,
+        poll: float = 0.5,
+    ) -> Build:
+        """Wait until the build ends; returns it whatever its phase. With ``serving``, a
+        Complete build is waited on until its revision takes traffic (``rollout``
+        ``Succeeded``) or never got ready (``Failed``, the message says why)."""
         deadline = time.monotonic() + timeout
         while True:
             build = self.get(app, number)
-            if build.phase in FINAL_PHASES:
+            rolled = build.phase != "Complete" or build.rollout is not None
+            if build.phase in FINAL_PHASES and (rolled or not serving):
                 return build
             if time.monotonic() > deadline:
                 raise WharfError(

@@ -114,7 +114,9 @@ def deploy_build(platform: Platform, registry: AppRegistry, build_id: int) -> Ro
         again = build.app.serving_build == number  # the same build with new settings
         if result.succeeded:
             build.app.serving_build = number
+            build.rollout = "Succeeded"
         elif not again:
+            build.rollout = "Failed"
             build.message = (
                 f"Build #{number} is complete, but its revision did not start: {result.message}"
             )

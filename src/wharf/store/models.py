@@ -217,6 +217,9 @@ class Build(Base):
     environment_reused: Mapped[bool | None] = mapped_column(Boolean, default=None)
     run_summary: Mapped[str | None] = mapped_column(Text, default=None)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    rollout: Mapped[str | None] = mapped_column(String(16), default=None)
+    """After Complete: ``Succeeded`` once its revision takes traffic, ``Failed`` when it never
+    got ready (the message says why); None before it is rolled out."""
     created_by: Mapped[str | None] = mapped_column(String(63), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)

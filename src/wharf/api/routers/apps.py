@@ -36,6 +36,7 @@ def build_out(app: models.App, build: models.Build) -> schemas.Build:
         environment_key=build.environment_key,
         environment_reused=build.environment_reused,
         run_summary=build.run_summary,
+        rollout=build.rollout,
         created_by=build.created_by,
         created_at=build.created_at,
         started_at=build.started_at,

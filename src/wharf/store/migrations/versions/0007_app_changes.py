@@ -1,4 +1,4 @@
-"""App changes after create: the app event list and application groups.
+"""App changes after create: the app event list, application groups, build rollouts.
 
 Revision ID: 0007
 Revises: 0005
@@ -38,12 +38,16 @@ def upgrade() -> None:
     with op.batch_alter_table("apps", schema=None) as batch_op:
         batch_op.add_column(sa.Column("group", sa.String(length=63), nullable=True))
         batch_op.create_index(batch_op.f("ix_apps_group"), ["group"], unique=False)
+    with op.batch_alter_table("builds", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("rollout", sa.String(length=16), nullable=True))
     # A webhook that starts a build queues it: the result now says so.
     op.execute("UPDATE webhook_deliveries SET result = 'queued' WHERE result = 'built'")
 
 
 def downgrade() -> None:
     op.execute("UPDATE webhook_deliveries SET result = 'built' WHERE result = 'queued'")
+    with op.batch_alter_table("builds", schema=None) as batch_op:
+        batch_op.drop_column("rollout")
     with op.batch_alter_table("apps", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_apps_group"))
         batch_op.drop_column("group")
