@@ -15,7 +15,8 @@ from wharf.cli._output import (
     print_error,
     print_success,
 )
-from wharf.schemas.apps import AppEvent, AppUpdateResult
+from wharf.cli.app_show import describe_event
+from wharf.schemas.apps import AppUpdateResult
 from wharf.sdk import InvalidRequestError
 
 _Pairs = Annotated[list[str] | None, typer.Option(help="K=V; repeat")]
@@ -162,13 +163,8 @@ EVENT_COLUMNS = [
     ("WHEN", lambda e: e.created_at.strftime("%Y-%m-%d %H:%M:%S")),
     ("KIND", lambda e: e.kind),
     ("BY", lambda e: e.actor or "-"),
-    ("WHAT", lambda e: describe_event(e)),
+    ("WHAT", describe_event),
 ]
-
-
-def describe_event(event: AppEvent) -> str:
-    changed = ", ".join(f"{c.field} {_value(c.old)} -> {_value(c.new)}" for c in event.changes)
-    return "; ".join(part for part in (changed, event.message) if part)
 
 
 def events(

@@ -17,6 +17,7 @@ from wharf.cli._output import (
     print_success,
 )
 from wharf.cli.app_changes import parse_pairs
+from wharf.cli.app_show import show_app
 from wharf.cli.webhooks import webhook_app
 
 app = typer.Typer(
@@ -173,9 +174,14 @@ def list_(
 def show(
     name: str, workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.table
 ) -> None:
-    """Show an app in full."""
+    """Show an app in full: source, revision, replicas with their last exit, env names, limits
+    and how they are enforced, labels, group, route URLs and recent events."""
     with open_client(workspace) as client:
-        emit(client.apps.get(name), output, APP_COLUMNS)
+        found = client.apps.get(name)
+        if output is OutputFormat.json:
+            emit(found, output, APP_COLUMNS)
+            return
+        show_app(found, client.apps.events(name, limit=8))
 
 
 @app.command("delete")

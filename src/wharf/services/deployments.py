@@ -276,6 +276,18 @@ def runtime_status(registry: AppRegistry, workspace: str, app: str) -> dict[str,
     return result
 
 
+def describe_ports(app: App, status: dict[str, Any] | None) -> str:
+    """Which port is served, in one sentence: Wharf assigns each replica its own loopback port
+    and passes it as ``PORT`` (and gunicorn's ``--bind``), whatever the app names."""
+    ports = [r["port"] for r in (status or {}).get("replicas", []) if r.get("port")]
+    served = ", ".join(str(p) for p in ports) or "none yet"
+    target = app.route.get("target_port")
+    text = f"served on 127.0.0.1 port {served}, assigned by Wharf and passed as PORT"
+    if target:
+        text += f"; the app's target port {target} is replaced by it (read PORT to follow)"
+    return text
+
+
 def replica_log_paths(platform: Platform, workspace: str, app: App) -> list[Path]:
     """The log files of the replicas of the app's serving revision (empty before one serves)."""
     if app.serving_build is None:

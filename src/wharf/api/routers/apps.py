@@ -50,6 +50,9 @@ def app_out(request: Request, ws: str, app: models.App, latest: models.Build | N
     route = apps.describe_route(
         app, ws, platform.settings.effective_public_url, platform.settings.apps_domain
     )
+    status = deployments.runtime_status(request.app.state.registry, ws, app.name)
+    if status is not None:
+        status["port_note"] = deployments.describe_ports(app, status)
     return schemas.App(
         name=app.name,
         git=app.git_url,
@@ -73,7 +76,7 @@ def app_out(request: Request, ws: str, app: models.App, latest: models.Build | N
         ),
         serving_build=app.serving_build,
         latest_build=build_out(app, latest) if latest else None,
-        status=deployments.runtime_status(request.app.state.registry, ws, app.name),
+        status=status,
         created_by=app.created_by,
         created_at=app.created_at,
     )
