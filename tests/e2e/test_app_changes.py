@@ -98,6 +98,18 @@ def test_scale_env_and_memory_change_with_no_failed_request(
         "replicas",
         "replicas",
     ]
+    shown_table = wharf.cli("app", "show", "my-model").stdout
+    for words in (
+        "Replicas:",
+        "Ready",
+        "GREETING",
+        "memory 512Mi (",
+        "path /churn (strip)",
+        "Recent events:",
+        "replicas 3 -> 1",
+        "assigned by Wharf and passed as PORT",
+    ):
+        assert words in shown_table, (words, shown_table)
     table = wharf.cli("app", "events", "my-model")
     assert "replicas 1 -> 3" in table.stdout
     assert "admin" in table.stdout

@@ -117,6 +117,8 @@ def test_a_requirements_typo_fails_the_build_with_the_installer_message(tmp_path
         created = wharf.cli("app", "create", "--git", project.as_uri(), "--wait")
         assert created.returncode == 1
         assert "Build #1 Failed" in created.stderr
+        said = created.stdout + created.stderr
+        assert said.count("No solution found") == 1, said  # printed once, not twice
         log = wharf.cli("app", "build", "logs", "my-model", "1")
         assert "flaskk-does-not-exist" in log.stdout
         assert "Traceback" not in created.stderr + log.stdout

@@ -134,8 +134,13 @@ def _follow(client: object, app_name: str, number: int, output: OutputFormat) ->
 
     assert isinstance(client, Client)
     if output is OutputFormat.table:
+        failing = False
         for line in client.builds.logs(app_name, number, follow=True):
-            typer.echo(line)
+            # From the installer's error on, the log can run to megabytes (a failed source
+            # build's compiler output); its decisive lines are the build's message, below.
+            failing = failing or line.lstrip().startswith(("error:", "\u00d7"))
+            if not failing:
+                typer.echo(line)
     build = client.builds.wait(app_name, number)
     if build.phase == "Complete":
         # Waiting means serving: until the new revision takes traffic, or never does.
@@ -146,6 +151,8 @@ def _follow(client: object, app_name: str, number: int, output: OutputFormat) ->
         emit(build, output, BUILD_COLUMNS)
     if build.phase != "Complete":
         print_error(f"Build #{number} {build.phase}: {build.message}")
+        if output is OutputFormat.table:
+            typer.echo(f"The full log: wharf app build logs {app_name} {number}", err=True)
         raise typer.Exit(1)
     if build.rollout != "Succeeded":
         print_error(build.message)
