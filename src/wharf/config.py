@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     paths), as a single-machine setup needs. Switch it off on a shared server: such a URL can
     read any repository the server's user can read."""
 
+    build_retention: int = Field(default=10, ge=1)
+    """Build folders kept per app: the newest this many builds keep their checked-out source
+    (so they can be rolled back to), and the serving build always does. Older build folders
+    are removed in the background; the builds' records and logs stay."""
+
+    environment_retention_days: int = Field(default=30, ge=1)
+    """An environment in the cache that no kept build or batch deployment uses, and that
+    nothing has used for this many days, is removed in the background."""
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:
