@@ -148,3 +148,17 @@ def test_create_refuses_contradictions_and_dot_segments(admin: Client, model: Pa
     with pytest.raises(InvalidRequestError, match=r"\.\."):
         admin.apps.create(model.as_uri(), name="y", route={"path": "/../x"})
     assert [a.name for a in admin.apps.list()] == ["model"]
+
+
+def test_route_settings_change_through_a_patch(admin: Client, model: Path) -> None:
+    changed = admin.apps.update(
+        "model", route={"path": "/churn", "path_mode": "keep", "target_port": 8080}
+    )
+    route = changed.app.route
+    assert (route.path, route.path_mode, route.target_port) == ("/churn", "keep", 8080)
+    assert changed.rollout.action == "restart"  # the target port is a runtime setting
+    assert route.urls[1].endswith("/churn/")
+    off = admin.apps.update("model", route={"enabled": False, "path": None})
+    assert off.app.route.urls == []
+    with pytest.raises(InvalidRequestError, match="target port"):
+        admin.apps.update("model", route={"enabled": True, "target_port": 70000})
