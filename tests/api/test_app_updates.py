@@ -162,3 +162,21 @@ def test_route_settings_change_through_a_patch(admin: Client, model: Path) -> No
     assert off.app.route.urls == []
     with pytest.raises(InvalidRequestError, match="target port"):
         admin.apps.update("model", route={"enabled": True, "target_port": 70000})
+
+
+def test_a_tls_route_needs_a_server_reached_over_https(
+    server: Server, admin: Client, model: Path
+) -> None:
+    with pytest.raises(InvalidRequestError, match="plain http"):
+        admin.apps.update("model", route={"tls": "edge"})
+    server.platform.settings.public_url = "https://wharf.example.com"
+    changed = admin.apps.update("model", route={"tls": "edge", "insecure_policy": "Redirect"})
+    route = changed.app.route
+    assert (route.tls, route.insecure_policy) == ("edge", "Redirect")
+    assert [url.split("://")[0] for url in route.urls] == ["https", "https"]
+    with pytest.raises(InvalidRequestError, match="needs --tls edge"):
+        admin.apps.update("model", route={"tls": None, "insecure_policy": "Allow"})
+    assert (
+        admin.apps.update("model", route={"tls": None, "insecure_policy": None}).app.route.tls
+        is None
+    )

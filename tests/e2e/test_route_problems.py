@@ -72,3 +72,28 @@ def test_scaling_keeps_the_running_replicas(tmp_path: Path) -> None:
         assert status is not None
         assert status.serving is not None
         assert (status.serving.desired, status.serving.restarts) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("policy", "status"), [("Redirect", 308), ("None", 403), ("Allow", 200), (None, 200)]
+)
+def test_a_tls_route_answers_plain_http_by_its_policy(
+    tmp_path: Path, policy: str | None, status: int
+) -> None:
+    with open_registry(tmp_path) as registry:
+        registry.set_route(HELLO, RouteOptions(insecure_policy=policy))  # type: ignore[arg-type]
+        assert registry.deploy(HELLO, revision(tmp_path, "1"), ready_timeout=20).succeeded
+        with serve_proxy(registry) as url:
+            answer = httpx.get(f"{url}/apps/default/hello/x?y=1")
+            assert answer.status_code == status, answer.text
+            port = url.rsplit(":", 1)[1]
+            if status == 308:
+                location = f"https://127.0.0.1:{port}/apps/default/hello/x?y=1"
+                assert answer.headers["location"] == location
+            if status == 403:
+                assert answer.json()["type"] == "urn:wharf:problem:insecure-request-refused"
+            # A request that came in over https (a TLS terminator in front) always passes.
+            forwarded = httpx.get(
+                f"{url}/apps/default/hello/x", headers={"X-Forwarded-Proto": "https"}
+            )
+            assert forwarded.status_code == 200

@@ -76,6 +76,10 @@ def update(
     target_port: Annotated[
         int | None, typer.Option(help="the port the app listens on (0 removes)")
     ] = None,
+    tls: Annotated[str | None, typer.Option(help="edge: TLS ends at Wharf; '' removes")] = None,
+    insecure_policy: Annotated[
+        str | None, typer.Option(help="with --tls: Redirect, Allow or None")
+    ] = None,
     route: Annotated[
         bool | None, typer.Option("--route/--no-route", help="expose the app, or not")
     ] = None,
@@ -108,7 +112,13 @@ def update(
     route_patch: dict[str, Any] = {}
     if route is not None:
         route_patch["enabled"] = route
-    for key, given in (("hostname", hostname), ("path", path), ("path_mode", path_mode)):
+    for key, given in (
+        ("hostname", hostname),
+        ("path", path),
+        ("path_mode", path_mode),
+        ("tls", tls),
+        ("insecure_policy", insecure_policy),
+    ):
         if given is not None:
             route_patch[key] = given or None
     if target_port is not None:

@@ -86,6 +86,12 @@ def create(
     target_port: Annotated[
         int | None, typer.Option(help="the port the app listens on (Wharf assigns it as PORT)")
     ] = None,
+    tls: Annotated[
+        str | None, typer.Option(help="edge: TLS ends at Wharf (the server must serve https)")
+    ] = None,
+    insecure_policy: Annotated[
+        str | None, typer.Option(help="with --tls: Redirect, Allow or None [None]")
+    ] = None,
     no_route: Annotated[bool, typer.Option("--no-route", help="do not expose the app")] = False,
     group: Annotated[
         str | None, typer.Option(help="the application group (system) it belongs to")
@@ -115,6 +121,8 @@ def create(
             "path": path,
             "path_mode": path_mode,
             "target_port": target_port,
+            "tls": tls,
+            "insecure_policy": insecure_policy,
         },
     }
     with open_client(workspace) as client:

@@ -20,7 +20,7 @@ from wharf.runtime.forwarding import (
 )
 from wharf.runtime.registry import AppRegistry
 from wharf.runtime.replicas import ReplicaSet
-from wharf.runtime.route_problems import explain_unavailable, render_problem
+from wharf.runtime.route_problems import explain_unavailable, refuse_insecure, render_problem
 from wharf.runtime.routes import RouteMatch
 from wharf.runtime.specs import Endpoint
 from wharf.runtime.upstream import (
@@ -98,6 +98,11 @@ class RouteProxy:
     async def _serve(self, match: RouteMatch, scope: Scope, receive: Receive, send: Send) -> None:
         if match.target is None:
             await _send_problem(send, 404, "no-such-route", f"no app is routed at {match.name}")
+            return
+        refusal = refuse_insecure(match, scope)  # a TLS route's answer to plain http
+        if refusal is not None:
+            await send(refusal[0])
+            await send(refusal[1])
             return
         replica_set = match.target.lease()
         if replica_set is None:

@@ -147,7 +147,8 @@ class AppRegistry:
             if app is None or app.route is None or not is_under(path, app.route.path):
                 return RouteMatch(f"{hostname}{path}", None, "")
             strip = app.route.path != "/" and app.route.path_mode == "strip"
-            return RouteMatch(str(key), app.target, app.route.path if strip else "")
+            prefix = app.route.path if strip else ""
+            return RouteMatch(str(key), app.target, prefix, app.route.insecure_policy)
         if hostname.endswith("." + self.apps_domain):
             return RouteMatch(hostname, None, "")
         if path == PATH_ROUTE_ROOT or path.startswith(PATH_ROUTE_ROOT + "/"):
@@ -159,7 +160,7 @@ class AppRegistry:
             prefix = f"{PATH_ROUTE_ROOT}/{key.workspace}/{key.app}"
             if app is None or app.route is None:
                 return RouteMatch(str(key), None, prefix)
-            return RouteMatch(str(key), app.target, prefix)
+            return RouteMatch(str(key), app.target, prefix, app.route.insecure_policy)
         return None
 
     # -- revisions -------------------------------------------------------------------------

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.types import Message, Scope
+
 from wharf.runtime.registry import AppRegistry
 from wharf.runtime.replicas import ReplicaSetStatus
-from wharf.runtime.routes import AppKey
+from wharf.runtime.routes import AppKey, RouteMatch
 
 PROBLEM_TYPE = "urn:wharf:problem:"
 _TITLES = {
+    403: "Forbidden",
     404: "Not found",
     502: "Bad gateway",
     503: "Service unavailable",
@@ -63,3 +66,26 @@ def explain_unavailable(registry: AppRegistry, key: AppKey) -> str:
     if status.last_rollout is not None and not status.last_rollout.succeeded:
         return f"app {key} has no serving revision: {status.last_rollout.message}"
     return f"app {key} has no serving revision yet: its first build has not completed"
+
+
+def refuse_insecure(match: RouteMatch, scope: Scope) -> tuple[Message, Message] | None:
+    """The ASGI messages a plain-http request to a TLS route gets instead of the app: a 308
+    to https (``Redirect``) or a 403 problem (``None``); None when it may pass (https,
+    ``Allow``, or a route without TLS)."""
+    policy = match.insecure_policy
+    if match.target is None or policy in (None, "Allow") or scope.get("scheme") == "https":
+        return None
+    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+    target = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+    if scope.get("query_string"):
+        target += "?" + scope["query_string"].decode("latin-1")
+    url = f"https://{host}{target}"
+    if policy == "Redirect":
+        status, body = 308, b""
+        headers = [(b"location", url.encode("latin-1")), (b"content-length", b"0")]
+    else:
+        detail = f"app {match.name} is served over https only: use {url}"
+        status = 403
+        body, headers = render_problem(status, "insecure-request-refused", detail, app=match.name)
+    start: Message = {"type": "http.response.start", "status": status, "headers": headers}
+    return start, {"type": "http.response.body", "body": body, "more_body": False}

@@ -27,6 +27,8 @@ class AppKey:
 
 
 PathMode = Literal["strip", "keep"]
+InsecurePolicy = Literal["Redirect", "Allow", "None"]
+INSECURE_POLICIES: tuple[InsecurePolicy, ...] = ("Redirect", "Allow", "None")
 PATH_MODES: tuple[PathMode, ...] = ("strip", "keep")
 
 
@@ -43,6 +45,8 @@ class RouteOptions:
     """A custom hostname, served in addition to ``{app}-{ws}.{apps_domain}``."""
     path: str = "/"
     path_mode: PathMode = "strip"
+    insecure_policy: InsecurePolicy | None = None
+    """With TLS (edge) on the route: what plain-http requests get. None: no TLS asked."""
 
 
 @dataclass
@@ -71,6 +75,8 @@ class RouteMatch:
     target: AppTarget | None
     prefix: str
     """The path prefix the app is mounted under (``""`` for host-based routes)."""
+    insecure_policy: InsecurePolicy | None = None
+    """The app's TLS route policy for plain-http requests (None: the app asked for no TLS)."""
 
 
 def strip_port(host: str) -> str:
@@ -101,4 +107,9 @@ def normalise_route(route: RouteOptions) -> RouteOptions:
         raise Invalid(f"route path {route.path!r} has a '.' or '..' segment: give the plain path")
     if path != "/":
         path = path.rstrip("/")
-    return RouteOptions(hostname=hostname, path=path, path_mode=route.path_mode)
+    return RouteOptions(
+        hostname=hostname,
+        path=path,
+        path_mode=route.path_mode,
+        insecure_policy=route.insecure_policy,
+    )

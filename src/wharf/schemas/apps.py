@@ -10,6 +10,8 @@ from pydantic import Field
 from wharf.schemas.common import RequestModel, ResponseModel
 
 _PATH_MODE = "strip: the app sees paths below the prefix as if mounted at /; keep: whole"
+_TLS = "edge: TLS ends at Wharf (needs a server reached over https)"
+_INSECURE = "with tls: Redirect (308 to https), Allow, or None (plain http refused; default)"
 
 
 class RouteOptions(RequestModel):
@@ -19,6 +21,10 @@ class RouteOptions(RequestModel):
     path_mode: Literal["strip", "keep"] | None = Field(default=None, description=_PATH_MODE)
     target_port: int | None = Field(
         default=None, description="the port the app's process listens on (Wharf assigns it)"
+    )
+    tls: Literal["edge"] | None = Field(default=None, description=_TLS)
+    insecure_policy: Literal["Redirect", "Allow", "None"] | None = Field(
+        default=None, description=_INSECURE
     )
 
 
@@ -30,6 +36,10 @@ class RoutePatch(RequestModel):
     path: str | None = None
     path_mode: Literal["strip", "keep"] | None = Field(default=None, description=_PATH_MODE)
     target_port: int | None = None
+    tls: Literal["edge"] | None = Field(default=None, description=_TLS)
+    insecure_policy: Literal["Redirect", "Allow", "None"] | None = Field(
+        default=None, description=_INSECURE
+    )
 
 
 class AppPatch(RequestModel):
@@ -123,6 +133,8 @@ class Route(ResponseModel):
     path: str | None = None
     path_mode: str = "strip"
     target_port: int | None = None
+    tls: str | None = None
+    insecure_policy: str | None = None
     urls: list[str]
 
 

@@ -6,12 +6,16 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from wharf.errors import Invalid
-from wharf.runtime.routes import PATH_MODES, RouteOptions, normalise_route
+from wharf.runtime.routes import INSECURE_POLICIES, PATH_MODES, RouteOptions, normalise_route
 
-_KEYS = frozenset({"enabled", "hostname", "path", "path_mode", "target_port"})
+_KEYS = frozenset(
+    {"enabled", "hostname", "path", "path_mode", "target_port", "tls", "insecure_policy"}
+)
 
 
-def check_route(route: Mapping[str, Any], *, given: Collection[str] = ()) -> dict[str, Any]:
+def check_route(
+    route: Mapping[str, Any], *, given: Collection[str] = (), serves_https: bool = True
+) -> dict[str, Any]:
     """The route to store: ``enabled``, ``hostname``, ``path`` (normalised), ``path_mode``
     (``strip``: the app sees paths under the prefix as if mounted at ``/``; ``keep``: it sees
     them whole) and ``target_port``. ``given`` names the keys the caller set just now: a
@@ -52,4 +56,30 @@ def check_route(route: Mapping[str, Any], *, given: Collection[str] = ()) -> dic
         checked["path"] = None if normal.path == "/" else normal.path
     checked["path_mode"] = mode
     checked["target_port"] = port
+    checked.update(_check_tls(route, serves_https=serves_https and enabled))
     return checked
+
+
+def _check_tls(route: Mapping[str, Any], *, serves_https: bool) -> dict[str, Any]:
+    """``tls: edge`` (TLS ends at Wharf, as OpenShift's edge routes) and what plain http gets:
+    ``Redirect`` (308 to https), ``Allow``, or ``None`` (refused; the default, as OpenShift)."""
+    tls = route.get("tls")
+    policy = route.get("insecure_policy")
+    if tls is None:
+        if policy is not None:
+            raise Invalid("--insecure-policy needs --tls edge", field="route.insecure_policy")
+        return {}
+    if tls != "edge":
+        raise Invalid(f"route tls {tls!r} is not supported: use edge", field="route.tls")
+    if policy not in (None, *INSECURE_POLICIES):
+        raise Invalid(
+            f"insecure policy {policy!r} is not one of {', '.join(INSECURE_POLICIES)}",
+            field="route.insecure_policy",
+        )
+    if not serves_https:
+        raise Invalid(
+            "this server serves plain http, so a TLS route could not be served: run it with "
+            "an https WHARF_PUBLIC_URL (behind a TLS-terminating proxy)",
+            field="route.tls",
+        )
+    return {"tls": "edge", "insecure_policy": policy or "None"}

@@ -52,7 +52,16 @@ PATCHABLE = frozenset(
         "route",
     }
 )
-_ROUTE = frozenset({"route.enabled", "route.hostname", "route.path", "route.path_mode"})
+_ROUTE = frozenset(
+    {
+        "route.enabled",
+        "route.hostname",
+        "route.path",
+        "route.path_mode",
+        "route.tls",
+        "route.insecure_policy",
+    }
+)
 
 
 class Rollout(StrEnum):
@@ -118,6 +127,7 @@ def plan_update(
     secrets: SecretBox,
     inspect: RemoteInspector = inspect_with_credentials,
     folders: FolderLister = folders_with_credentials,
+    serves_https: bool = False,
 ) -> tuple[dict[str, Any], list[Change]]:
     """Validate ``patch`` against ``app``: the new stored values and the changes, or
     ``Invalid`` naming the first wrong field. Nothing is stored."""
@@ -185,7 +195,7 @@ def plan_update(
                 merged_route.pop(key, None)
             else:
                 merged_route[key] = value
-        new["route"] = check_route(merged_route, given=set(route_patch))
+        new["route"] = check_route(merged_route, given=set(route_patch), serves_https=serves_https)
         changes += _map_changes("route", check_route(app.route), new["route"])
     for column, label in (
         ("replicas", "replicas"),
@@ -210,10 +220,13 @@ def update_app(
     actor: str | None,
     secrets: SecretBox,
     inspect: RemoteInspector = inspect_with_credentials,
+    serves_https: bool = False,
 ) -> UpdateOutcome:
     """Apply a merge patch to ``app`` and record it in the app's events. The caller rolls
     the replicas as ``UpdateOutcome.rollout`` says, once the transaction has committed."""
-    new, changes = plan_update(session, workspace, app, patch, secrets=secrets, inspect=inspect)
+    new, changes = plan_update(
+        session, workspace, app, patch, secrets=secrets, inspect=inspect, serves_https=serves_https
+    )
     for column, value in new.items():
         setattr(app, column, value)
     outcome = describe_outcome(changes)

@@ -89,6 +89,8 @@ class RouteSpec:
     path: str | None = None
     path_mode: str | None = None
     target_port: int | None = None
+    tls: str | None = None
+    insecure_policy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,7 @@ def create_app(
     allow_local_git: bool = True,
     inspect: RemoteInspector = inspect_with_credentials,
     folders: FolderLister = folders_with_credentials,
+    serves_https: bool = False,
 ) -> tuple[App, Build]:
     """Create an app and queue Build #1. The repository is read now (``git ls-remote``, with
     the app's source secret), so an unreachable URL, a missing ref or wrong credentials are
@@ -198,6 +201,7 @@ def create_app(
     route = check_route(
         {key: value for key, value in vars(spec.route).items() if value is not None},
         given={key for key, value in vars(spec.route).items() if value is not None},
+        serves_https=serves_https,
     )
     credentials = open_source_secret(session, secrets, workspace, spec.source_secret)
     ref = choose_ref(spec.git_url, inspect(spec.git_url, credentials), spec.ref)

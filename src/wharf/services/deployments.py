@@ -46,6 +46,7 @@ def route_options(app: App) -> RouteOptions | None:
         hostname=app.route.get("hostname"),
         path=app.route.get("path") or "/",
         path_mode="keep" if app.route.get("path_mode") == "keep" else "strip",
+        insecure_policy=app.route.get("insecure_policy") if app.route.get("tls") else None,
     )
 
 

@@ -72,6 +72,8 @@ def app_out(request: Request, ws: str, app: models.App, latest: models.Build | N
             path=app.route.get("path"),
             path_mode=app.route.get("path_mode") or "strip",
             target_port=app.route.get("target_port"),
+            tls=app.route.get("tls"),
+            insecure_policy=app.route.get("insecure_policy"),
             urls=route["urls"],
         ),
         serving_build=app.serving_build,
@@ -135,6 +137,8 @@ def create_app(
             body.route.path,
             body.route.path_mode,
             body.route.target_port,
+            body.route.tls,
+            body.route.insecure_policy,
         ),
     )
     with platform.transaction() as session:
@@ -146,6 +150,7 @@ def create_app(
             created_by=access.principal.user_name,
             secrets=platform.secrets,
             allow_local_git=platform.settings.allow_local_git,
+            serves_https=platform.settings.effective_public_url.startswith("https://"),
         )
         # Claimed inside the transaction: a host name another app has refuses the create.
         deployments.register_route(request.app.state.registry, ws, app)
@@ -198,6 +203,7 @@ def update_app(
             body.as_patch(),
             actor=access.principal.user_name,
             secrets=platform.secrets,
+            serves_https=platform.settings.effective_public_url.startswith("https://"),
         )
         if outcome.route_changed:  # claimed before the commit: a taken hostname refuses it
             deployments.register_route(registry, ws, found)
