@@ -127,6 +127,15 @@ class Settings(BaseSettings):
     which ``wharf data create``, batch deployments' code and ``wharf datastore upload`` use)
     may send, in bytes. The body streams to storage and is never held in memory."""
 
+    build_retention: int = Field(default=10, ge=1)
+    """Build folders kept per app: the newest this many builds keep their checked-out source
+    (so they can be rolled back to), and the serving build always does. Older build folders
+    are removed in the background; the builds' records and logs stay."""
+
+    environment_retention_days: int = Field(default=30, ge=1)
+    """An environment in the cache that no kept build or batch deployment uses, and that
+    nothing has used for this many days, is removed in the background."""
+
     @field_validator("database_url")
     @classmethod
     def _normalise_database_url(cls, value: str | None) -> str | None:

@@ -90,7 +90,8 @@ def test_host_based_route_and_custom_hostname(routed: tuple[AppRegistry, str]) -
     registry, url = routed
     generated = httpx.get(f"{url}/x", headers={"Host": "hello-default.apps.localhost:1234"})
     assert generated.text.endswith("path /x")
-    registry.set_route(HELLO, RouteOptions(hostname="models.example.com", path="/api"))
+    keep = RouteOptions(hostname="models.example.com", path="/api", path_mode="keep")
+    registry.set_route(HELLO, keep)
     custom = httpx.get(f"{url}/api/predict", headers={"Host": "models.example.com"})
     assert custom.text.endswith("path /api/predict")
     outside = httpx.get(f"{url}/other", headers={"Host": "models.example.com"})
@@ -98,6 +99,10 @@ def test_host_based_route_and_custom_hostname(routed: tuple[AppRegistry, str]) -
     seen = httpx.get(f"{url}/api/headers", headers={"Host": "models.example.com"}).json()
     assert "script_name" not in {k.lower() for k in seen["headers"]}
     assert "x-forwarded-prefix" not in {k.lower() for k in seen["headers"]}
+    registry.set_route(HELLO, RouteOptions(hostname="models.example.com", path="/api"))
+    seen = httpx.get(f"{url}/api/headers", headers={"Host": "models.example.com"}).json()
+    prefixes = {k.lower(): v for k, v in seen["headers"].items()}
+    assert (prefixes["script_name"], prefixes["x-forwarded-prefix"]) == ("/api", "/api")
 
 
 def test_strip_prefix_style(tmp_path: Path) -> None:
@@ -126,7 +131,10 @@ def test_unknown_route_is_404_and_no_replica_is_503(tmp_path: Path) -> None:
             assert waiting.headers["retry-after"] == "1"
             problem = waiting.json()
             assert problem["code"] == "no-ready-replica"
-            assert problem["detail"] == "app default/hello has no ready replica"
+            assert problem["type"] == "urn:wharf:problem:no-ready-replica"
+            assert problem["detail"] == (
+                "app default/hello has no serving revision yet: its first build has not completed"
+            )
             assert problem["title"] == "Service unavailable"
 
 

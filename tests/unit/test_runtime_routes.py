@@ -67,13 +67,27 @@ def test_custom_hostname_and_path(registry: AppRegistry) -> None:
     match = registry.resolve("models.example.com", "/api/predict")
     assert match is not None
     assert match.target is not None
-    assert match.prefix == "", "a route path selects requests; it is not stripped"
+    assert match.prefix == "/api", "the app sees paths below the prefix (strip, the default)"
     outside = registry.resolve("models.example.com", "/other")
     assert outside is not None
     assert outside.target is None
     status = registry.status(HELLO)
     assert status is not None
     assert status.hostnames == ("hello-default.apps.localhost", "models.example.com")
+
+
+def test_path_mode_keep_passes_the_path_whole(registry: AppRegistry) -> None:
+    registry.set_route(HELLO, RouteOptions(path="/api", path_mode="keep"))
+    match = registry.resolve("hello-default.apps.localhost", "/api/predict")
+    assert match is not None
+    assert match.target is not None
+    assert match.prefix == ""
+
+
+@pytest.mark.parametrize("path", ["/../x", "/a/./b", "/a/..", "/."])
+def test_dot_segments_in_a_route_path_are_refused(registry: AppRegistry, path: str) -> None:
+    with pytest.raises(Invalid, match="segment"):
+        registry.set_route(HELLO, RouteOptions(path=path))
 
 
 def test_no_route_hides_the_app_everywhere(registry: AppRegistry) -> None:

@@ -24,6 +24,7 @@ from wharf.services.deployments import deploy_build, restore_apps
 from wharf.services.job_runner import JobRunner
 from wharf.services.platform import start_platform
 from wharf.services.platform_state import read_platform_state
+from wharf.services.retention import RetentionLoop
 from wharf.version import __version__
 
 API_PREFIX = "/api/v1"
@@ -50,6 +51,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     job_runner = JobRunner(platform)
     await run_in_threadpool(job_runner.start)
     app.state.job_runner = job_runner
+    housekeeping = RetentionLoop(platform)
+    housekeeping.start()
     # Apps come back on their serving builds in the background: the API answers meanwhile.
     threading.Thread(
         target=restore_apps, args=(platform, registry), name="wharf-restore", daemon=True
@@ -57,6 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await run_in_threadpool(housekeeping.stop)
         await run_in_threadpool(job_runner.stop)
         await run_in_threadpool(runner.stop)
         await run_in_threadpool(registry.close)

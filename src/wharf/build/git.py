@@ -249,7 +249,12 @@ def _run_git(
 
 
 def _last_line(text: str) -> str:
+    """Git's reason: its first ``fatal:``/``error:`` line, not the generic advice it ends
+    with ("Please make sure you have the correct access rights and the repository exists.")."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")) and "Could not read from remote" not in line:
+            return line.removeprefix("fatal: ").removeprefix("error: ")
     return lines[-1] if lines else "no output"
 
 
@@ -286,10 +291,15 @@ def choose_ref(url: str, info: RemoteInfo, ref: str | None) -> str:
             raise Invalid(f"the git repository {url} has no default branch: give --ref")
         return info.default_branch
     check_git_revision(ref, field="ref")
-    if ref in info.branches or ref in info.tags or _HEX.fullmatch(ref):
+    if ref in info.branches or ref in info.tags or looks_like_commit(ref):
         return ref
     known = ", ".join(info.branches) or "none"
     raise Invalid(f"ref {ref!r} does not exist in {url} (branches: {known})", field="ref")
+
+
+def looks_like_commit(ref: str) -> bool:
+    """A hex SHA (abbreviated or full), as opposed to a branch or tag name."""
+    return _HEX.fullmatch(ref) is not None
 
 
 def fetch_source(
@@ -324,3 +334,24 @@ def fetch_source(
     subject = _run_git([*here, "log", "-1", "--format=%s", "--"], protocols="").stdout.strip()
     log(f"checked out {sha[:12]} ({subject})")
     return sha
+
+
+def list_folders(url: GitUrl, ref: str, *, env: Mapping[str, str] | None = None) -> list[str]:
+    """Every folder in the tree at the tip of ``ref`` of ``url`` (``a``, ``a/b``, ...), read
+    without file contents (a treeless, depth-1 fetch into a scratch repository)."""
+    revision = check_git_revision(ref, field="ref")
+    with tempfile.TemporaryDirectory(prefix="wharf-tree-") as scratch:
+        here = ["-C", scratch]
+        fetch = ["fetch", "--quiet", "--no-recurse-submodules", "--depth", "1"]
+        steps = [
+            (["init", "--quiet", "--bare", "--", scratch], ""),
+            ([*here, *fetch, "--filter=blob:none", "--", url.url, revision], url.protocols),
+            ([*here, "ls-tree", "-r", "-d", "--name-only", "FETCH_HEAD", "--"], ""),
+        ]
+        result = None
+        for step, protocols in steps:
+            result = _run_git(step, protocols=protocols, env=env)
+            if result.returncode != 0:
+                raise Invalid(f"cannot read ref {ref!r} of {url.url}: {_last_line(result.stderr)}")
+        assert result is not None
+        return result.stdout.splitlines()

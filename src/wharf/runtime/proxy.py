@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from websockets.exceptions import InvalidHandshake, InvalidStatus
@@ -26,6 +24,7 @@ from wharf.runtime.forwarding import (
 from wharf.runtime.registry import AppRegistry
 from wharf.runtime.replicas import ReplicaSet
 from wharf.runtime.route_metrics import RouteMetrics, note_proxy_answer, observe_route
+from wharf.runtime.route_problems import explain_unavailable, refuse_insecure, render_problem
 from wharf.runtime.routes import RouteMatch
 from wharf.runtime.specs import Endpoint
 from wharf.runtime.upstream import (
@@ -133,9 +132,14 @@ class RouteProxy:
         if match.target is None:
             await _send_problem(send, 404, "no-such-route", f"no app is routed at {match.name}")
             return
+        refusal = refuse_insecure(match, scope)  # a TLS route's answer to plain http
+        if refusal is not None:
+            await send(refusal[0])
+            await send(refusal[1])
+            return
         replica_set = match.target.lease()
         if replica_set is None:
-            await _send_no_replica(send, match.name)
+            await _send_no_replica(send, self.registry, match)
             return
         try:
             await self._forward(replica_set, match, scope, receive, send)
@@ -186,7 +190,7 @@ class RouteProxy:
             except TimeoutError:
                 connection.close()
                 detail = f"app {match.name} did not answer within {self._response_timeout:.0f} s"
-                await _send_problem(send, 504, "replica-timeout", detail)
+                await _send_problem(send, 504, "replica-timeout", detail, app=match.name)
                 return
             except UpstreamError as exc:
                 connection.close()
@@ -203,9 +207,10 @@ class RouteProxy:
             pool.release(connection, reusable=reusable)
             return
         if error is None:
-            await _send_no_replica(send, match.name)
+            await _send_no_replica(send, self.registry, match)
         else:
-            await _send_problem(send, 502, "replica-failed", f"app {match.name}: {error}")
+            detail = f"app {match.name}: {error}"
+            await _send_problem(send, 502, "replica-failed", detail, app=match.name)
 
     async def _serve_websocket(
         self, match: RouteMatch, scope: Scope, receive: Receive, send: Send
@@ -270,13 +275,15 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-async def _send_no_replica(send: Send, name: str) -> None:
+async def _send_no_replica(send: Send, registry: AppRegistry, match: RouteMatch) -> None:
+    assert match.target is not None
     await _send_problem(
         send,
         503,
         "no-ready-replica",
-        f"app {name} has no ready replica",
+        explain_unavailable(registry, match.target.key),
         extra_headers=[(b"retry-after", b"1")],
+        app=match.name,
     )
 
 
@@ -289,38 +296,17 @@ async def _deny_websocket(scope: Scope, send: Send, status: int, code: str, deta
         await send({"type": "websocket.close", "code": 1008})
 
 
-_TITLES = {
-    404: "Not found",
-    502: "Bad gateway",
-    503: "Service unavailable",
-    504: "Gateway timeout",
-}
-
-
 async def _send_problem(
     send: Send,
     status: int,
     code: str,
     detail: str,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
-    *,
+    app: str | None = None,
     prefix: str = "http.",
 ) -> None:
     note_proxy_answer(status)
-    problem: dict[str, Any] = {
-        "type": "about:blank",
-        "title": _TITLES[status],
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    if (request_id := REQUEST_ID.get()) is not None:
-        problem["request_id"] = request_id
-    body = json.dumps(problem).encode()
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-        *(extra_headers or []),
-    ]
+    body, headers = render_problem(status, code, detail, app=app, request_id=REQUEST_ID.get())
+    headers += extra_headers or []
     await send({"type": prefix + "response.start", "status": status, "headers": headers})
     await send({"type": prefix + "response.body", "body": body, "more_body": False})

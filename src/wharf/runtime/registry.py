@@ -160,7 +160,9 @@ class AppRegistry:
             app = self._apps.get(key)
             if app is None or app.route is None or not is_under(path, app.route.path):
                 return RouteMatch(f"{hostname}{path}", None, "")
-            return RouteMatch(str(key), app.target, "")
+            strip = app.route.path != "/" and app.route.path_mode == "strip"
+            prefix = app.route.path if strip else ""
+            return RouteMatch(str(key), app.target, prefix, app.route.insecure_policy)
         if hostname.endswith("." + self.apps_domain):
             return RouteMatch(hostname, None, "")
         if path == PATH_ROUTE_ROOT or path.startswith(PATH_ROUTE_ROOT + "/"):
@@ -172,7 +174,7 @@ class AppRegistry:
             prefix = f"{PATH_ROUTE_ROOT}/{key.workspace}/{key.app}"
             if app is None or app.route is None:
                 return RouteMatch(str(key), None, prefix)
-            return RouteMatch(str(key), app.target, prefix)
+            return RouteMatch(str(key), app.target, prefix, app.route.insecure_policy)
         return None
 
     # -- revisions -------------------------------------------------------------------------
@@ -268,6 +270,37 @@ class AppRegistry:
                 app.rolling_out = app.draining = None
                 app.last_rollout = result
             return result
+
+    def scale(
+        self,
+        key: AppKey,
+        replicas: int,
+        *,
+        ready_timeout: float = 120.0,
+        stop_grace: float = 10.0,
+    ) -> tuple[bool, str] | None:
+        """Change the serving revision's replica count in place, without a rollout: new
+        replicas join once ready, removed ones drain. Waits (up to ``ready_timeout``) for the
+        added ones; returns whether all are ready and a sentence on what happened, or None
+        when nothing serves (the next rollout starts with the stored count)."""
+        if replicas < 0:
+            raise Invalid(f"replicas must be 0 or more, not {replicas}")
+        app = self._apps.get(key)
+        if app is None:
+            return None
+        with app.rollout_lock:  # never while a rollout swaps the serving set
+            current = app.target.current
+            if current is None:
+                return None
+            before = len(current.replicas)
+            current.scale(replicas, stop_grace)
+            if replicas > before and not current.wait_ready(ready_timeout, crash_limit=3):
+                status = current.status()
+                return False, (
+                    f"scaled {current.revision} from {before} to {replicas} replicas; "
+                    f"{status.ready} ready: {status.message or 'still starting'}"
+                )
+            return True, f"{current.revision} runs {replicas} replicas (was {before})"
 
     def stop_app(
         self, key: AppKey, *, drain_timeout: float = 10.0, stop_grace: float = 10.0

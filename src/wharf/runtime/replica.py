@@ -14,6 +14,7 @@ import contextlib
 import http.client
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -35,7 +36,7 @@ logger = logging.getLogger("wharf.replicas")
 
 LOOPBACK = "127.0.0.1"
 _TICK = 0.05
-_LOG_TAIL_BYTES = 4096
+_LOG_TAIL_BYTES = 16384
 
 
 class ReplicaState(StrEnum):
@@ -390,8 +391,26 @@ def _has_exited(pid: int) -> bool:
         return True
 
 
+_EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt))(?::.*)?$")
+_WHERE = re.compile(r'^File "([^"]+)", line (\d+)')
+
+
 def _last_line(text: str) -> str:
+    """Why the process ended, from its output: the app's own exception (the SyntaxError in
+    ``prediction.py``) rather than what its server said about it afterwards (gunicorn's
+    ``Worker failed to boot``); else the last line."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    where = None
+    found = None
+    for line in lines:
+        place = _WHERE.match(line)
+        if place:
+            where = f"{os.path.basename(place.group(1))}, line {place.group(2)}"
+        match = _EXCEPTION.match(line)
+        if match and not match.group(1).startswith("gunicorn."):
+            found = f"{line} ({where})" if where else line
+    if found is not None:
+        return found[:300]
     return lines[-1][:200] if lines else ""
 
 

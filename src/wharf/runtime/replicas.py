@@ -6,7 +6,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -56,23 +56,28 @@ class ReplicaSet:
         self._turn = itertools.count()
         self._in_flight = 0
         self._stopping = False
-        command = as_command_factory(spec.command)
-        self.replicas = [
-            Replica(
-                index=index,
-                name=f"{name}-{index}",
-                command=command,
-                limits=spec.limits,
-                support=support,
-                log_path=logs_dir / f"replica-{index}.log",
-                backoff=spec.backoff,
-                probe_path=spec.probe_path,
-                on_change=self._refresh,
-                on_exit=on_exit,
-                log_rotation=log_rotation,
-            )
-            for index in range(spec.replicas)
-        ]
+        self._support = support
+        self._logs_dir = logs_dir
+        self._command = as_command_factory(spec.command)
+        self._on_exit = on_exit
+        self._log_rotation = log_rotation
+        # Replaced whole, never mutated: replica threads iterate it without a lock.
+        self.replicas = [self._new_replica(index) for index in range(spec.replicas)]
+
+    def _new_replica(self, index: int) -> Replica:
+        return Replica(
+            index=index,
+            name=f"{self.name}-{index}",
+            command=self._command,
+            limits=self.spec.limits,
+            support=self._support,
+            log_path=self._logs_dir / f"replica-{index}.log",
+            backoff=self.spec.backoff,
+            probe_path=self.spec.probe_path,
+            on_change=self._refresh,
+            on_exit=self._on_exit,
+            log_rotation=self._log_rotation,
+        )
 
     @property
     def revision(self) -> str:
@@ -147,6 +152,27 @@ class ReplicaSet:
             if exited >= limit:
                 return True
         return False
+
+    def scale(self, replicas: int, grace: float) -> None:
+        """Add replicas (they take traffic once they answer) or stop the newest ones (they
+        leave the round-robin first, then finish their requests); the others run on
+        untouched."""
+        current = self.replicas
+        self.spec = replace(self.spec, replicas=replicas)
+        if replicas >= len(current):
+            added = [self._new_replica(index) for index in range(len(current), replicas)]
+            self.replicas = current + added
+            for replica in added:
+                replica.start()
+            return
+        kept, removed = current[:replicas], current[replicas:]
+        self.replicas = kept
+        self._refresh()  # no new request picks a replica being removed
+        for replica in removed:
+            replica.request_stop(grace)
+        deadline = time.monotonic() + grace + 15
+        for replica in removed:
+            replica.join(max(0.0, deadline - time.monotonic()))
 
     @property
     def stopping(self) -> bool:

@@ -32,7 +32,10 @@ class WebhookDelivery(ResponseModel):
     provider: str
     event: str
     delivery_id: str | None = None
-    result: str = Field(description="built, coalesced, skipped, ignored, duplicate or rejected")
+    result: str = Field(
+        description="queued (a build was started), coalesced, skipped, ignored, duplicate or "
+        "rejected"
+    )
     detail: str
     commit_sha: str | None = None
     build: int | None = Field(default=None, description="the build it queued or updated")

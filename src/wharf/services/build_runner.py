@@ -96,7 +96,9 @@ def run_build(platform: Platform, build_id: int) -> str:
         except Exception as exc:  # a fault of Wharf's, not of the user's source
             logger.exception("build %s of %s/%s failed unexpectedly", names[2], *names[:2])
             phase, message = builds.ERROR, f"Wharf could not finish the build: {exc}"
-        log(message if phase != builds.COMPLETE else f"Build #{names[2]} is complete")
+        # The log already holds the installer's whole output: its summary is not repeated.
+        ending = message.splitlines()[0] if message else phase
+        log(f"Build #{names[2]} is complete" if phase == builds.COMPLETE else ending)
     if phase != builds.COMPLETE:
         shutil.rmtree(root, ignore_errors=True)
     with platform.transaction() as session:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ from wharf.runtime.limits import ResourceLimits
 from wharf.runtime.registry import AppRegistry, RolloutResult
 from wharf.runtime.routes import AppKey, RouteOptions
 from wharf.runtime.specs import RevisionSpec
-from wharf.services import apps, builds, workspaces
+from wharf.services import app_events, apps, builds, workspaces
+from wharf.services.app_updates import Rollout, UpdateOutcome
 from wharf.services.platform import Platform
 from wharf.store.models import App, Build, Workspace
 
@@ -40,7 +42,12 @@ def route_options(app: App) -> RouteOptions | None:
     """The registry's route for an app; None for ``--no-route``."""
     if not app.route.get("enabled", True):
         return None
-    return RouteOptions(hostname=app.route.get("hostname"), path=app.route.get("path") or "/")
+    return RouteOptions(
+        hostname=app.route.get("hostname"),
+        path=app.route.get("path") or "/",
+        path_mode="keep" if app.route.get("path_mode") == "keep" else "strip",
+        insecure_policy=app.route.get("insecure_policy") if app.route.get("tls") else None,
+    )
 
 
 def register_route(registry: AppRegistry, workspace: str, app: App) -> None:
@@ -106,15 +113,54 @@ def deploy_build(platform: Platform, registry: AppRegistry, build_id: int) -> Ro
         if build is None:  # the app was deleted meanwhile
             registry.stop_app(key)
             return result
+        again = build.app.serving_build == number  # the same build with new settings
         if result.succeeded:
             build.app.serving_build = number
-        else:
+            build.rollout = "Succeeded"
+        elif not again:
+            build.rollout = "Failed"
             build.message = (
                 f"Build #{number} is complete, but its revision did not start: {result.message}"
             )
+        kind = "Deployed" if result.succeeded else "RolloutFailed"
+        app_events.record_event(session, build.app, kind, actor=None, message=result.message)
     log_line = f"{key}: build #{number} {'serving' if result.succeeded else 'not deployed'}"
     logger.info("%s (%s)", log_line, result.message)
     return result
+
+
+@dataclass(frozen=True)
+class AppliedUpdate:
+    succeeded: bool
+    message: str
+
+
+def apply_update(
+    platform: Platform, registry: AppRegistry, workspace: str, app_name: str, outcome: UpdateOutcome
+) -> AppliedUpdate:
+    """Make the replicas follow a committed update: scale the serving revision in place, or
+    roll the serving build out again with the new settings (the old replicas serve until the
+    new ones are ready; if they never are, the old ones keep serving and this says why)."""
+    if outcome.rollout is Rollout.NONE:
+        return AppliedUpdate(True, "")
+    with platform.transaction() as session:
+        app = apps.read_app(session, workspaces.read_workspace(session, workspace), app_name)
+        replicas, serving = app.replicas, app.serving_build
+        build_id = None if serving is None else builds.read_build(session, app, serving).id
+    if build_id is None:
+        return AppliedUpdate(True, "no build serves yet: the first one starts with these settings")
+    if outcome.rollout is Rollout.SCALE:
+        scaled = registry.scale(app_key(workspace, app_name), replicas, ready_timeout=READY_TIMEOUT)
+        if scaled is not None:
+            return AppliedUpdate(*scaled)
+    result = deploy_build(platform, registry, build_id)
+    if result.succeeded:
+        return AppliedUpdate(True, result.message)
+    return AppliedUpdate(
+        False,
+        f"the new settings did not roll out: {result.message} (with the settings it had "
+        "before; change them again or roll back)",
+    )
 
 
 def choose_rollback_build(session: Session, app: App, to: int | None) -> Build:
@@ -214,9 +260,34 @@ def runtime_status(registry: AppRegistry, workspace: str, app: str) -> dict[str,
                     "enforced": limit.enforced,
                     "how": limit.how,
                 }
+    result["replicas"] = [
+        {
+            "index": replica.index,
+            "state": replica.state.value,
+            "pid": replica.pid,
+            "port": replica.port,
+            "restarts": replica.restarts,
+            "last_exit": None
+            if replica.last_exit is None
+            else {"reason": replica.last_exit.reason, "message": replica.last_exit.message},
+        }
+        for replica in (current.replicas if current else ())
+    ]
     if status.last_rollout is not None and not status.last_rollout.succeeded:
         result["last_rollout_failure"] = status.last_rollout.message
     return result
+
+
+def describe_ports(app: App, status: dict[str, Any] | None) -> str:
+    """Which port is served, in one sentence: Wharf assigns each replica its own loopback port
+    and passes it as ``PORT`` (and gunicorn's ``--bind``), whatever the app names."""
+    ports = [r["port"] for r in (status or {}).get("replicas", []) if r.get("port")]
+    served = ", ".join(str(p) for p in ports) or "none yet"
+    target = app.route.get("target_port")
+    text = f"served on 127.0.0.1 port {served}, assigned by Wharf and passed as PORT"
+    if target:
+        text += f"; the app's target port {target} is replaced by it (read PORT to follow)"
+    return text
 
 
 def replica_log_paths(platform: Platform, workspace: str, app: App) -> list[Path]:
