@@ -68,6 +68,9 @@ def list_jobs(
     endpoint_name: Annotated[
         str | None, typer.Option("--endpoint-name", "-e", help="only this endpoint's jobs")
     ] = None,
+    experiment_name: Annotated[
+        str | None, typer.Option("--experiment-name", help="only this experiment's jobs")
+    ] = None,
     status: Annotated[str | None, typer.Option(help="only jobs in this state")] = None,
     limit: Annotated[int, typer.Option(help="at most this many")] = 100,
     workspace: WorkspaceOption = None,
@@ -75,7 +78,12 @@ def list_jobs(
 ) -> None:
     """List jobs, newest first."""
     with open_client(workspace) as client:
-        jobs = client.jobs.list(endpoint_name=endpoint_name, status=status, limit=limit)
+        jobs = client.jobs.list(
+            endpoint_name=endpoint_name,
+            experiment_name=experiment_name,
+            status=status,
+            limit=limit,
+        )
     emit(jobs, output, JOB_COLUMNS)
 
 

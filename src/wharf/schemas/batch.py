@@ -8,9 +8,9 @@ native body or Azure's ``properties.InputData`` / ``OutputData`` body; both crea
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from wharf.schemas.common import RequestModel, ResponseModel
 
@@ -63,6 +63,14 @@ class BatchEndpoint(ResponseModel):
 # --- deployments -------------------------------------------------------------------------------
 
 
+def _version_text(value: Any) -> Any:
+    """Azure's examples write ``version: 1``; a number is read as its text."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+VersionText = Annotated[str | None, BeforeValidator(_version_text)]
+
+
 class CodeConfiguration(RequestModel):
     code: str = Field(
         description="a folder reference (wharf://datastores/<ds>/paths/<p>/, data:...); the "
@@ -83,7 +91,7 @@ class EnvironmentSpec(RequestModel):
         default=None, description="a parsed conda environment file: its pip dependencies are used"
     )
     name: str | None = Field(default=None, description="accepted for Azure YAML; not used")
-    version: str | None = Field(default=None, description="accepted for Azure YAML; not used")
+    version: VersionText = Field(default=None, description="accepted for Azure YAML; not used")
     image: str | None = Field(default=None, description="accepted for Azure YAML; not used")
     description: str | None = None
 
@@ -108,7 +116,7 @@ class ComponentBody(RequestModel):
     """An inline component (Azure's component YAML, with ``entry`` instead of ``command``)."""
 
     name: str | None = None
-    version: str | None = None
+    version: VersionText = Field(default=None, description="a number (1) or text")
     display_name: str | None = None
     description: str | None = None
     type: str | None = Field(default=None, description="accepted for Azure YAML; not used")
@@ -152,6 +160,13 @@ class DeploymentEnvironment(ResponseModel):
     source: str = Field(description="requirements, conda_file, project or none")
     key: str = Field(description="the environment cache key")
     reused: bool = Field(description="whether the environment came from the cache")
+    python: str | None = Field(
+        default=None, description="the interpreter a conda file's python=3.X picked"
+    )
+    ignored: list[str] = Field(
+        default_factory=list, description="conda packages not installed (Wharf uses pip/uv)"
+    )
+    notes: list[str] = Field(default_factory=list, description="why something was not honoured")
 
 
 class BatchDeployment(ResponseModel):

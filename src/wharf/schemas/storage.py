@@ -45,6 +45,7 @@ class DatastoreCreate(RequestModel):
 
 
 class Datastore(ResponseModel):
+    id: str = Field(description="Azure ML resource id; <id>/paths/<path> is a reference")
     name: str
     type: DatastoreType
     description: str
@@ -74,6 +75,7 @@ class ModelVersionCreate(RequestModel):
 
 
 class AssetVersion(ResponseModel):
+    id: str = Field(description="Azure ML resource id, usable as a reference")
     name: str
     version: str
     type: str

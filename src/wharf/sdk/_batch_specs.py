@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from wharf.sdk._errors import InvalidRequestError
-from wharf.sdk._storage import is_local_path
+from wharf.sdk._storage import is_local_path, is_reference_text
 
 LITERAL_TYPES = ("string", "integer", "number", "boolean")
 Upload = Callable[[Path, str], str]
@@ -38,7 +38,7 @@ class Input(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = "uri_folder"
+    type: str | None = "uri_folder"
     path: str | None = None
     default: Any = None
     value: Any = None
@@ -57,6 +57,8 @@ class Input(BaseModel):
             return {"type": self.type, "value": value}
         if self.path is None:
             raise invalid(f"an input of type {self.type} needs a path")
+        if self.type is None:  # the server finds whether the path is a file or a folder
+            return {"path": self.path}
         return {"type": self.type, "path": self.path}
 
 
@@ -99,6 +101,10 @@ def to_input(name: str, value: Any) -> Input:
             else:
                 raise invalid(f"input {name!r} needs a path or a value")
         return Input.model_validate(fields)
+    if isinstance(value, str) and is_reference_text(value):
+        # Azure reads a string that names data (inputs.yml's "azureml:heart@latest", the
+        # SDK's "https://...") as a data input; the server tells a file from a folder.
+        return Input(type=None, path=value.strip())
     if isinstance(value, (str, int, float, bool)):
         return Input(type=literal_type(value), value=value)
     raise invalid(f"input {name!r} must be an Input, a mapping or a plain value, not {value!r}")

@@ -28,7 +28,9 @@ from wharf.errors import Conflict, Invalid, NotFound
 from wharf.services import auth, batch_endpoints, job_storage, workspaces
 from wharf.services.deployment_code import (
     check_code,
+    conda_notes,
     environment_plan,
+    environment_python,
     write_environment_folder,
 )
 from wharf.services.platform import Platform
@@ -188,7 +190,9 @@ def _materialise(
             folder / "environment", checked.kind, code_dir, spec.requirements, spec.conda_file
         )
         plan = environment_plan(folder, source)
-        environment = ensure_environment(plan, platform.settings.envs_dir)
+        environment = ensure_environment(
+            plan, platform.settings.envs_dir, python=environment_python(folder)
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -247,6 +251,9 @@ def save_deployment(
             deployment.environment_source = source
             deployment.environment_key = environment.key
             deployment.environment_reused = environment.reused
+            deployment.environment_notes = (
+                conda_notes(spec.conda_file) if spec.conda_file is not None else {}
+            )
             deployment.settings = checked.settings
             deployment.folder = str(folder)
             session.flush()

@@ -21,6 +21,7 @@ from wharf.batch.settings import OUTPUT_FORMATS, BatchSettings, override_batch_s
 from wharf.errors import Conflict, Invalid
 from wharf.services import auth, batch_deployments, batch_endpoints, job_storage, jobs
 from wharf.services.platform import Platform
+from wharf.storage.references import looks_like_reference
 from wharf.storage.urls import check_public_url
 from wharf.store.models import BatchDeployment, BatchEndpoint, Job, Workspace
 from wharf.store.types import utcnow
@@ -43,6 +44,20 @@ class InputValue:
     @property
     def is_literal(self) -> bool:
         return self.path is None or self.type in LITERAL_TYPES
+
+    def as_data(self) -> InputValue:
+        """A plain string that names data (``azureml:heart@latest``, ``https://...``) read as
+        a data input, as Azure reads one in ``inputs:``; anything else unchanged."""
+        if self.path is None and isinstance(self.value, str) and looks_like_reference(self.value):
+            return InputValue(type=None, path=self.value.strip())
+        return self
+
+    def as_literal(self) -> InputValue:
+        """A path given where a literal is declared (a string the caller's SDK took for a
+        reference) read back as the literal text."""
+        if self.path is not None and self.type is None and self.value is None:
+            return InputValue(type="string", value=self.path)
+        return self
 
 
 @dataclass(frozen=True)
@@ -305,15 +320,16 @@ class _Checker:
     def model(
         self, spec: InvokeSpec, settings: BatchSettings
     ) -> tuple[dict[str, Any], dict[str, Any], BatchSettings]:
-        for name, value in spec.inputs.items():
+        given_inputs = {name: value.as_data() for name, value in spec.inputs.items()}
+        for name, value in given_inputs.items():
             if value.is_literal:
                 raise Invalid(
                     f"input {name!r} is a literal value; a model deployment takes one data input "
                     "(uri_folder or uri_file), no literals",
                     field=f"inputs.{name}",
                 )
-        if len(spec.inputs) != 1:
-            names = ", ".join(repr(n) for n in spec.inputs) or "none"
+        if len(given_inputs) != 1:
+            names = ", ".join(repr(n) for n in given_inputs) or "none"
             raise Invalid(
                 f"a model deployment takes exactly one data input; got {names}", field="inputs"
             )
@@ -324,7 +340,7 @@ class _Checker:
                     f"is {MODEL_OUTPUT!r}",
                     field=f"outputs.{name}",
                 )
-        ((name, value),) = spec.inputs.items()
+        ((name, value),) = given_inputs.items()
         inputs = {name: self.data_input(name, value, None)}
         given = spec.outputs.get(MODEL_OUTPUT, OutputValue())
         if settings.output_format is None:  # summary_only: a folder for the script's own files
@@ -332,7 +348,10 @@ class _Checker:
             return inputs, outputs, settings
         output = self.output(MODEL_OUTPUT, given, want="file", file_name=settings.output_file_name)
         file_name = PurePosixPath(output["reference"]).name
-        if file_name != settings.output_file_name:
+        # A file path without a known extension (Azure's "batch-jobs/my-unique-path") is
+        # written there in the format of output_file_name; a known one picks the format.
+        known = PurePosixPath(file_name).suffix.lower() in OUTPUT_FORMATS
+        if known and file_name != settings.output_file_name:
             try:
                 settings = override_batch_settings(settings, {"output_file_name": file_name})
             except Invalid as exc:
@@ -366,7 +385,11 @@ class _Checker:
         inputs: dict[str, Any] = {}
         for name, declared in declared_inputs.items():
             value = spec.inputs.get(name)
+            if value is not None:
+                value = value.as_data() if declared.type in DATA_TYPES else value.as_literal()
             if declared.type in DATA_TYPES:
+                if value is None and declared.default is not None:
+                    value = InputValue(type=None, path=str(declared.default))
                 if value is None:
                     if not declared.optional:
                         raise Invalid(f"input {name!r} is required", field=f"inputs.{name}")

@@ -24,13 +24,19 @@ from wharf.batch.components import ComponentJob, parse_component_spec, run_compo
 from wharf.batch.engine import BatchJob, ExecutorFactory, JobProgress, JobResult, run_job
 from wharf.batch.executor import LocalExecutor
 from wharf.batch.joblog import JobLog
-from wharf.batch.launch import ModelProject, Scorer, ScoringScript
+from wharf.batch.launch import (
+    AZURE_MODELS_FOLDER,
+    ModelProject,
+    Scorer,
+    ScoringScript,
+    azure_model_layout,
+)
 from wharf.batch.output import discard_staging
 from wharf.batch.settings import BatchSettings
 from wharf.build.environments import ensure_environment
 from wharf.errors import ServiceError
 from wharf.services import job_storage, jobs, workspaces
-from wharf.services.deployment_code import environment_plan
+from wharf.services.deployment_code import environment_plan, environment_python
 from wharf.services.job_state import DatabaseStateStore
 from wharf.services.platform import Platform
 from wharf.store.models import Job, Workspace
@@ -104,7 +110,7 @@ class _JobRun:
             jobs.finish_job(session, self.job_id, status, error=error, progress=progress)
         # Only the log stays: outputs are in their datastore, inputs where they came from.
         discard_staging(self.dir)
-        for folder in ("inputs", "model", "outputs"):
+        for folder in ("inputs", "model", "outputs", AZURE_MODELS_FOLDER):
             shutil.rmtree(self.dir / folder, ignore_errors=True)
         for marker in self.dir.glob("*.complete"):
             marker.unlink()
@@ -130,7 +136,11 @@ class _JobRun:
             self.log.write(f"resuming job {self.name} after a server restart")
         self.log.write(f"preparing job {self.name}")
         plan = environment_plan(Path(self.spec["folder"]), self.spec["environment_source"])
-        environment = ensure_environment(plan, self.platform.settings.envs_dir)
+        environment = ensure_environment(
+            plan,
+            self.platform.settings.envs_dir,
+            python=environment_python(Path(self.spec["folder"])),
+        )
         inputs = {
             name: self.bring_input(name, value) for name, value in self.spec["inputs"].items()
         }
@@ -160,7 +170,9 @@ class _JobRun:
 
     def bring_model(self) -> Path | None:
         reference = self.spec.get("model")
-        return None if reference is None else self.bring(reference, self.dir / "model", "model")
+        if reference is None:
+            return None
+        return azure_model_layout(self.bring(reference, self.dir / "model", "model"), self.dir)
 
     def bring(self, reference: str, target: Path, what: str) -> Path:
         """A local path for a reference: where it is on a local datastore, else a copy (made

@@ -51,6 +51,7 @@ def list_jobs(
     workspace: Workspace,
     *,
     endpoint: str | None = None,
+    experiment_name: str | None = None,
     status: str | None = None,
     limit: int = 100,
 ) -> list[Job]:
@@ -58,6 +59,8 @@ def list_jobs(
     query = select(Job).where(Job.workspace_id == workspace.id)
     if endpoint is not None:
         query = query.where(Job.endpoint == endpoint)
+    if experiment_name is not None:
+        query = query.where(Job.experiment_name == experiment_name)
     if status is not None:
         query = query.where(Job.status == status)
     return list(session.scalars(query.order_by(Job.id.desc()).limit(limit)))

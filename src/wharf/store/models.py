@@ -157,6 +157,8 @@ class AssetVersion(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
     flavor: Mapped[str | None] = mapped_column(String(32), default=None)
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What the files declare: an MLflow model's signature, flavours and requirements."""
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str | None] = mapped_column(String(63), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -302,6 +304,8 @@ class BatchDeployment(Base):
     environment_source: Mapped[str] = mapped_column(String(16), default="none")
     environment_key: Mapped[str] = mapped_column(String(64))
     environment_reused: Mapped[bool] = mapped_column(Boolean, default=False)
+    environment_notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What the environment could not honour: a conda file's python and other packages."""
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     folder: Mapped[str] = mapped_column(Text)

@@ -53,6 +53,13 @@ def deployment_out(
             source=deployment.environment_source,
             key=deployment.environment_key,
             reused=deployment.environment_reused,
+            python=deployment.environment_notes.get("python"),
+            ignored=deployment.environment_notes.get("ignored", []),
+            notes=[
+                deployment.environment_notes[key]
+                for key in ("python_note", "ignored_note")
+                if deployment.environment_notes.get(key)
+            ],
         ),
         settings=deployment.settings,
         resources={"instance_count": deployment.settings.get("instance_count", 1)},
