@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from wharf.batch.components import ComponentInput, coerce_input
 from wharf.batch.settings import OUTPUT_FORMATS, BatchSettings, override_batch_settings
-from wharf.errors import Conflict, Invalid
+from wharf.errors import Conflict, Invalid, NotFound
 from wharf.services import auth, batch_deployments, batch_endpoints, job_storage, jobs
 from wharf.services.platform import Platform
-from wharf.storage.references import looks_like_reference
+from wharf.storage.references import describe_reference, looks_like_reference
 from wharf.storage.urls import check_public_url
 from wharf.store.models import BatchDeployment, BatchEndpoint, Job, Workspace
 from wharf.store.types import utcnow
@@ -270,7 +270,25 @@ class _Checker:
                 )
             except Invalid as exc:
                 raise Invalid(f"{what}: {exc.detail}", field=f"inputs.{name}") from None
+            self._check_url_exists(what, name, pinned.reference)
         return {"type": wanted or "uri_file", "path": value.path, "reference": pinned.reference}
+
+    def _check_url_exists(self, what: str, name: str, reference: str) -> None:
+        """A missing file is refused now, not when the job runs minutes later."""
+        location = job_storage.locate(
+            self.session, self.platform, self.workspace, reference, what=what
+        )
+        try:
+            with location.translate_errors():
+                found = location.fs.exists(location.path)
+        except NotFound:
+            found = False
+        if not found:
+            raise Invalid(
+                f"{what}: {describe_reference(reference)} does not exist (nothing answers "
+                "at that address)",
+                field=f"inputs.{name}",
+            )
 
     def output(
         self,
