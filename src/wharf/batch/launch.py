@@ -39,7 +39,17 @@ class ModelProject:
     function: str = "predict"
 
 
-Scorer = ScoringScript | ModelProject
+@dataclass(frozen=True)
+class MlflowModel:
+    """A ``model`` deployment of an MLflow model without a scoring script: Wharf's driver
+    (``mlflow_driver.py``, beside the worker) loads it with ``mlflow.pyfunc`` in each worker."""
+
+    code_dir: Path
+    """An empty folder: the workers' working directory."""
+
+
+Scorer = ScoringScript | ModelProject | MlflowModel
+MLFLOW_DRIVER = Path(__file__).with_name("mlflow_driver.py")
 
 
 def check_interpreter(interpreter: Path) -> None:
@@ -53,6 +63,14 @@ def describe_scorer(scorer: Scorer, settings: BatchSettings) -> tuple[dict[str, 
         "output_format": settings.output_format,
         "logging_level": settings.logging_level,
     }
+    if isinstance(scorer, MlflowModel):
+        config = {
+            "mode": "mlflow",
+            "code_dir": str(scorer.code_dir),
+            "driver": str(MLFLOW_DRIVER),
+            "layout": settings.mlflow_output_layout,
+        }
+        return {**config, **common}, scorer.code_dir, "predict()"
     if isinstance(scorer, ScoringScript):
         script = scorer.code_dir / scorer.scoring_script
         if not script.is_file():

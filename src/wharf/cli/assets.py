@@ -30,7 +30,6 @@ COLUMNS = [
     ("CREATED", lambda v: v.created_at),
     ("BY", lambda v: v.created_by),
 ]
-MODEL_COLUMNS = COLUMNS
 VersionOption = Annotated[str | None, typer.Option("--version", "-v", help="a version")]
 LabelOption = Annotated[str | None, typer.Option("--label", "-l", help="latest (the default)")]
 NameOption = Annotated[str | None, typer.Option("--name", "-n", help="the name")]
@@ -137,6 +136,9 @@ def create_model(
     name: Annotated[str | None, typer.Option(help="model name")] = None,
     path: Annotated[str | None, typer.Option(help="local folder (uploaded) or a reference")] = None,
     flavor: Annotated[str | None, typer.Option(help="custom or mlflow")] = None,
+    type: Annotated[
+        str | None, typer.Option("--type", help="Azure's spelling: custom_model or mlflow_model")
+    ] = None,
     version: VersionOption = None,
     description: Annotated[str | None, typer.Option(help="what the model is")] = None,
     workspace: WorkspaceOption = None,
@@ -149,6 +151,7 @@ def create_model(
             "name": name,
             "path": path,
             "flavor": flavor,
+            "type": type,
             "version": version,
             "description": description,
         },
@@ -190,7 +193,30 @@ def show_model(
     model = parse_asset_name(_pick(name_argument, name), "model")
     version = _version(version, label) or model.version
     with open_client(workspace) as client:
-        emit(client.models.get(model.name, version), output, MODEL_COLUMNS)
+        found = client.models.get(model.name, version)
+    emit(found, output, COLUMNS)
+    if output is OutputFormat.table:
+        for line in mlflow_lines(getattr(found, "properties", None) or {}):
+            typer.echo(line)
+
+
+def mlflow_lines(properties: dict[str, Any]) -> list[str]:
+    """What ``model show`` adds for an MLflow model: flavours, signature, requirements."""
+    mlflow = properties.get("mlflow")
+    if not isinstance(mlflow, dict):
+        return []
+    lines = [f"flavors: {', '.join(mlflow.get('flavors') or [])}"]
+    signature = mlflow.get("signature") or {}
+    for part in ("inputs", "outputs"):
+        columns = signature.get(part) or []
+        shown = ", ".join(
+            f"{c.get('name', '-')}: {c.get('type')}" if isinstance(c, dict) else str(c)
+            for c in columns
+        )
+        lines.append(f"signature {part}: {shown or '-'}")
+    source = mlflow.get("requirements_source") or "none"
+    lines.append(f"requirements ({source}): {', '.join(mlflow.get('requirements') or []) or '-'}")
+    return lines
 
 
 @model_app.command("archive")

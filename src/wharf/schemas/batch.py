@@ -15,7 +15,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from wharf.schemas.common import RequestModel, ResponseModel
 
 DeploymentType = Literal["model", "component"]
-DeploymentKind = Literal["scoring_script", "model_project", "component"]
+DeploymentKind = Literal["scoring_script", "model_project", "component", "mlflow_model"]
 JobStatus = Literal[
     "Queued",
     "Preparing",
@@ -157,7 +157,9 @@ class BatchDeploymentCreate(RequestModel):
 
 class DeploymentEnvironment(ResponseModel):
     requirements: list[str]
-    source: str = Field(description="requirements, conda_file, project or none")
+    source: str = Field(
+        description="requirements, conda_file, project, model (an MLflow model's files) or none"
+    )
     key: str = Field(description="the environment cache key")
     reused: bool = Field(description="whether the environment came from the cache")
     python: str | None = Field(

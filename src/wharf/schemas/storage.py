@@ -87,6 +87,10 @@ class AssetVersion(ResponseModel):
     created_by: str | None = None
     created_at: datetime
     reference: str = Field(description="how jobs name this version, e.g. data:heart:2")
+    properties: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what the files declare: an MLflow model's flavors, signature, requirements",
+    )
 
 
 class Asset(ResponseModel):

@@ -25,7 +25,7 @@ from wharf.batch.components import parse_component_spec
 from wharf.batch.settings import parse_batch_settings
 from wharf.build.environments import Environment, ensure_environment
 from wharf.errors import Conflict, Invalid, NotFound
-from wharf.services import auth, batch_endpoints, job_storage, workspaces
+from wharf.services import assets, auth, batch_endpoints, job_storage, workspaces
 from wharf.services.deployment_code import (
     check_code,
     conda_notes,
@@ -33,7 +33,9 @@ from wharf.services.deployment_code import (
     environment_python,
     write_environment_folder,
 )
+from wharf.services.mlflow_models import driver_requirements
 from wharf.services.platform import Platform
+from wharf.storage.references import AssetReference, parse_reference
 from wharf.store.models import BatchDeployment, BatchEndpoint, Workspace
 from wharf.store.types import utcnow
 
@@ -69,6 +71,8 @@ class _Checked:
     model_reference: str | None
     settings: dict[str, Any]
     component: dict[str, Any]
+    model_requirements: list[str] | None = None
+    """An MLflow model deployment's packages, from the model's own files."""
 
 
 def deployment_root(platform: Platform, workspace: str, endpoint: str, name: str) -> Path:
@@ -101,9 +105,11 @@ def _check_spec(
     if spec.type not in ("model", "component"):
         raise Invalid(f"deployment type {spec.type!r} is not model or component", field="type")
     if not spec.code:
+        if spec.type == "model" and spec.model and not spec.scoring_script:
+            return _check_mlflow(session, principal, workspace, spec)
         raise Invalid(
             "a deployment needs code_configuration.code: a folder reference (the CLI and SDK "
-            "upload a local folder)",
+            "upload a local folder), unless its model is an MLflow model",
             field="code_configuration.code",
         )
     component: dict[str, Any] = {}
@@ -143,24 +149,57 @@ def _check_spec(
             "local folder there), not a URL",
             field="code_configuration.code",
         )
-    model = None
-    if spec.model:
-        model = job_storage.pin_reference(
-            session,
-            principal,
-            workspace,
-            spec.model,
-            what="model",
-            field="model",
-            azureml_kind="model",
-        ).reference
-        if not model.startswith("model:"):
-            raise Invalid(
-                f"model {spec.model!r} is not a model reference: register the folder with "
-                "'wharf model create' and give model:<name>@latest",
-                field="model",
-            )
+    model = _pin_model(session, principal, workspace, spec.model) if spec.model else None
     return _Checked(spec, kind, code.reference, model, checked_settings, component)
+
+
+def _check_mlflow(
+    session: Session, principal: auth.Principal, workspace: Workspace, spec: DeploymentSpec
+) -> _Checked:
+    """A model deployment without code: its model must be an MLflow model, which Wharf's
+    driver scores (as Azure ML does), in an environment from the model's own files."""
+    if spec.entry or spec.inputs or spec.outputs:
+        raise Invalid(
+            "entry, inputs and outputs belong to component deployments (type: component)",
+            field="type",
+        )
+    assert spec.model is not None
+    model = _pin_model(session, principal, workspace, spec.model)
+    reference = parse_reference(model, azureml_kind="model")
+    assert isinstance(reference, AssetReference)
+    version = assets.read_asset_version(
+        session, workspace, "model", reference.name, version=reference.version
+    )
+    mlflow = (version.properties or {}).get("mlflow")
+    if version.flavor != "mlflow" or not isinstance(mlflow, dict):
+        raise Invalid(
+            f"model {spec.model!r} is not an MLflow model, so the deployment needs "
+            "code_configuration (a scoring script); register an MLflow model with "
+            "'wharf model create --type mlflow_model --path DIR'",
+            field="code_configuration.code",
+        )
+    if spec.requirements is not None or spec.conda_file is not None:
+        requirements = None  # the deployment's own environment wins over the model's files
+    else:
+        requirements = driver_requirements(list(mlflow.get("requirements") or []))
+    settings = dict(spec.settings)
+    if spec.instance_count is not None:
+        settings["instance_count"] = spec.instance_count
+    checked_settings = parse_batch_settings(settings).model_dump(mode="json")
+    return _Checked(spec, "mlflow_model", "", model, checked_settings, {}, requirements)
+
+
+def _pin_model(session: Session, principal: auth.Principal, workspace: Workspace, text: str) -> str:
+    model = job_storage.pin_reference(
+        session, principal, workspace, text, what="model", field="model", azureml_kind="model"
+    ).reference
+    if not model.startswith("model:"):
+        raise Invalid(
+            f"model {text!r} is not a model reference: register the folder with "
+            "'wharf model create' and give model:<name>@latest",
+            field="model",
+        )
+    return model
 
 
 def _materialise(
@@ -172,6 +211,23 @@ def _materialise(
     root = deployment_root(platform, workspace, endpoint, spec.name)
     folder = root / f"rev-{secrets.token_hex(6)}"
     try:
+        if checked.kind == "mlflow_model":
+            (folder / "code").mkdir(parents=True)
+            source = write_environment_folder(
+                folder / "environment",
+                checked.kind,
+                folder / "code",
+                checked.model_requirements
+                if checked.model_requirements is not None
+                else spec.requirements,
+                None if checked.model_requirements is not None else spec.conda_file,
+            )
+            source = "model" if checked.model_requirements is not None else source
+            plan = environment_plan(folder, source)
+            environment = ensure_environment(
+                plan, platform.settings.envs_dir, python=environment_python(folder)
+            )
+            return folder, source, environment
         with platform.transaction() as session:
             ws = workspaces.read_workspace(session, workspace)
             location = job_storage.locate(

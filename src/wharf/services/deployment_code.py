@@ -230,5 +230,5 @@ def environment_plan(deployment_folder: Path, source: str) -> InstallPlan:
     if source == "project":
         return plan_install(detect_builder(deployment_folder / "code"))
     root = (deployment_folder / "environment").resolve()
-    markers = ("requirements.txt",) if source in ("requirements", "conda_file") else ()
+    markers = ("requirements.txt",) if source in ("requirements", "conda_file", "model") else ()
     return plan_install(PythonProject(root=root, markers=markers))

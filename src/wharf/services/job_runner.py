@@ -26,6 +26,7 @@ from wharf.batch.executor import LocalExecutor
 from wharf.batch.joblog import JobLog
 from wharf.batch.launch import (
     AZURE_MODELS_FOLDER,
+    MlflowModel,
     ModelProject,
     Scorer,
     ScoringScript,
@@ -196,11 +197,13 @@ class _JobRun:
     def run_model(
         self, code_dir: Path, python: Path, inputs: dict[str, Any], model_dir: Path | None
     ) -> JobResult:
-        scorer: Scorer = (
-            ScoringScript(code_dir, self.spec["scoring_script"])
-            if self.kind == "scoring_script"
-            else ModelProject(code_dir)
-        )
+        scorer: Scorer
+        if self.kind == "scoring_script":
+            scorer = ScoringScript(code_dir, self.spec["scoring_script"])
+        elif self.kind == "mlflow_model":
+            scorer = MlflowModel(code_dir)
+        else:
+            scorer = ModelProject(code_dir)
         (input_path,) = inputs.values()
         engine_job = BatchJob(
             job_id=self.name,

@@ -34,6 +34,7 @@ def version_out(ws: str, kind: AssetKind, version: models.AssetVersion) -> schem
         created_by=version.created_by,
         created_at=version.created_at,
         reference=catalog.asset_reference(kind, version),
+        properties=version.properties or {},
     )
 
 
