@@ -110,6 +110,14 @@ def _print_details(job: Job) -> None:
         f"rows written: {p.rows_written}; retries: {p.retries}",
         highlight=False,
     )
+    for step in job.steps:
+        error = f": {step['error']}" if step.get("error") else ""
+        console.print(
+            f"step {step['name']}: {step['status']}{error}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     for name, given in job.inputs.items():
         shown = given.reference or given.path or repr(given.value)
         console.print(

@@ -14,8 +14,8 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from wharf.schemas.common import RequestModel, ResponseModel
 
-DeploymentType = Literal["model", "component"]
-DeploymentKind = Literal["scoring_script", "model_project", "component", "mlflow_model"]
+DeploymentType = Literal["model", "component", "pipeline"]
+DeploymentKind = Literal["scoring_script", "model_project", "component", "mlflow_model", "pipeline"]
 JobStatus = Literal[
     "Queued",
     "Preparing",
@@ -125,6 +125,13 @@ class ComponentBody(RequestModel):
     environment: EnvironmentSpec | None = None
     inputs: dict[str, ComponentInputSpec] = Field(default_factory=dict)
     outputs: dict[str, ComponentOutputSpec] = Field(default_factory=dict)
+    jobs: dict[str, Any] | None = Field(
+        default=None,
+        description="pipeline: command steps (command, code, environment, inputs, outputs)",
+    )
+    settings: dict[str, Any] | None = Field(
+        default=None, description="accepted for Azure YAML; not used"
+    )
 
 
 class BatchDeploymentCreate(RequestModel):
@@ -184,6 +191,7 @@ class BatchDeployment(ResponseModel):
     inputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
     outputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
     model: str | None = Field(default=None, description="the pinned model version")
+    steps: list[str] = Field(default_factory=list, description="pipeline: steps in run order")
     environment: DeploymentEnvironment
     settings: dict[str, Any] = Field(description="every setting, defaults filled in")
     resources: dict[str, Any]
@@ -342,6 +350,10 @@ class Job(ResponseModel):
     outputs: dict[str, JobOutputOut]
     settings: dict[str, Any] = Field(description="the effective settings (overrides applied)")
     progress: JobProgress
+    steps: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="pipeline jobs: each step's name, status, times, error and log file",
+    )
     error: str | None = Field(default=None, description="the first root cause, in one line")
     failures: list[JobFailure] = Field(
         default_factory=list, description="mini-batches that failed for good (detail view only)"

@@ -261,4 +261,32 @@ def _prepare_component(
         prepared["code"] = prepare_code(prepared["code"], base, target, upload)
     if "environment" in prepared:
         prepared["environment"] = prepare_environment(prepared["environment"], base)
+    if isinstance(prepared.get("jobs"), Mapping):  # a pipeline: each step's code and environment
+        prepared["jobs"] = {
+            name: _prepare_step(name, step, base, target, upload)
+            for name, step in prepared["jobs"].items()
+        }
+    return prepared
+
+
+def _prepare_step(name: str, step: Any, base: Path, target: str, upload: Upload) -> Any:
+    """A pipeline step: its ``component:`` file read (relative to the pipeline file), its code
+    uploaded and its environment files read."""
+    if not isinstance(step, Mapping):
+        return step
+    prepared = dict(step)
+    component = prepared.get("component")
+    step_base = base
+    if isinstance(component, str) and is_local_path(component):
+        component_file = resolve_local(component, base)
+        component = read_yaml_mapping(component_file, f"step {name} component")
+        component.pop("$schema", None)
+        step_base = component_file.parent
+    if isinstance(component, Mapping):
+        inline = _prepare_component(component, step_base, f"{target}/{name}", upload)
+        prepared["component"] = inline
+    if "code" in prepared:
+        prepared["code"] = prepare_code(prepared["code"], base, f"{target}/{name}", upload)
+    if "environment" in prepared:
+        prepared["environment"] = prepare_environment(prepared["environment"], base)
     return prepared

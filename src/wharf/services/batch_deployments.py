@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wharf.batch.components import parse_component_spec
+from wharf.batch.pipelines import parse_pipeline
 from wharf.batch.settings import parse_batch_settings
 from wharf.build.environments import Environment, ensure_environment
 from wharf.errors import Conflict, Invalid, NotFound
@@ -59,6 +60,8 @@ class DeploymentSpec:
     entry: str | None = None
     inputs: Mapping[str, Any] = field(default_factory=dict)
     outputs: Mapping[str, Any] = field(default_factory=dict)
+    jobs: Mapping[str, Any] | None = None
+    """A pipeline's steps (Azure's pipeline component ``jobs:``)."""
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,12 @@ def _check_spec(
             f"{endpoint.name!r} in the path",
             field="endpoint_name",
         )
-    if spec.type not in ("model", "component"):
-        raise Invalid(f"deployment type {spec.type!r} is not model or component", field="type")
+    if spec.type not in ("model", "component", "pipeline"):
+        raise Invalid(
+            f"deployment type {spec.type!r} is not model, component or pipeline", field="type"
+        )
+    if spec.type == "pipeline":
+        return _check_pipeline(session, principal, workspace, spec)
     if not spec.code:
         if spec.type == "model" and spec.model and not spec.scoring_script:
             return _check_mlflow(session, principal, workspace, spec)
@@ -189,6 +196,91 @@ def _check_mlflow(
     return _Checked(spec, "mlflow_model", "", model, checked_settings, {}, requirements)
 
 
+def _check_pipeline(
+    session: Session, principal: auth.Principal, workspace: Workspace, spec: DeploymentSpec
+) -> _Checked:
+    """A pipeline: its steps wired and ordered, each step's code pinned."""
+    if spec.code or spec.scoring_script or spec.model:
+        raise Invalid(
+            "a pipeline deployment takes component: with jobs:; each step has its own code",
+            field="code_configuration",
+        )
+    raw = {"inputs": dict(spec.inputs), "outputs": dict(spec.outputs), "jobs": spec.jobs or {}}
+    pipeline = parse_pipeline(raw)
+    jobs: dict[str, Any] = {}
+    for step in pipeline.steps:
+        body = dict(raw["jobs"][step.name])
+        inline = body.pop("component", None)
+        if isinstance(inline, Mapping):
+            body = {**inline, **body}
+        if step.code is None:
+            raise Invalid(f"step {step.name!r} needs code", field=f"component.jobs.{step.name}")
+        body["code"] = job_storage.pin_reference(
+            session,
+            principal,
+            workspace,
+            step.code,
+            what=f"step {step.name!r} code",
+            field=f"component.jobs.{step.name}.code",
+        ).reference
+        jobs[step.name] = body
+    component = {
+        "inputs": {k: v.model_dump(mode="json") for k, v in pipeline.inputs.items()},
+        "outputs": {k: v.model_dump(mode="json") for k, v in pipeline.outputs.items()},
+        "jobs": jobs,
+        "order": [step.name for step in pipeline.steps],
+    }
+    given = dict(spec.settings)
+    given.pop("default_compute", None)  # Azure's compute cluster: steps run on this server
+    if given.pop("continue_on_step_failure", False):
+        raise Invalid(
+            "continue_on_step_failure is not supported: a failed step fails the job",
+            field="settings.continue_on_step_failure",
+        )
+    settings = parse_batch_settings(given).model_dump(mode="json")
+    return _Checked(spec, "pipeline", "", None, settings, component)
+
+
+def materialise_steps(
+    platform: Platform, workspace: str, folder: Path, component: Mapping[str, Any]
+) -> Environment:
+    """Copy each step's code and build its environment (``folder/steps/<step>``); returns the
+    first step's environment, which the deployment shows."""
+    first: Environment | None = None
+    for name in component["order"]:
+        body = component["jobs"][name]
+        step_folder = folder / "steps" / name
+        with platform.transaction() as session:
+            ws = workspaces.read_workspace(session, workspace)
+            location = job_storage.locate(
+                session, platform, ws, body["code"], what=f"step {name!r} code"
+            )
+        if job_storage.path_kind(location) != "uri_folder":
+            raise Invalid(
+                f"step {name!r} code {body['code']!r} is not a folder",
+                field=f"component.jobs.{name}.code",
+            )
+        code_dir = job_storage.copy_to_local(location, step_folder / "code")
+        environment = (
+            body.get("environment") if isinstance(body.get("environment"), Mapping) else {}
+        )
+        source = write_environment_folder(
+            step_folder / "environment",
+            "scoring_script",
+            code_dir,
+            environment.get("requirements"),
+            environment.get("conda_file"),
+        )
+        built = ensure_environment(
+            environment_plan(step_folder, source),
+            platform.settings.envs_dir,
+            python=environment_python(step_folder),
+        )
+        first = first or built
+    assert first is not None
+    return first
+
+
 def _pin_model(session: Session, principal: auth.Principal, workspace: Workspace, text: str) -> str:
     model = job_storage.pin_reference(
         session, principal, workspace, text, what="model", field="model", azureml_kind="model"
@@ -211,6 +303,9 @@ def _materialise(
     root = deployment_root(platform, workspace, endpoint, spec.name)
     folder = root / f"rev-{secrets.token_hex(6)}"
     try:
+        if checked.kind == "pipeline":
+            environment = materialise_steps(platform, workspace, folder, checked.component)
+            return folder, "pipeline", environment
         if checked.kind == "mlflow_model":
             (folder / "code").mkdir(parents=True)
             source = write_environment_folder(

@@ -107,8 +107,10 @@ def invoke_endpoint(
     except Invalid as exc:
         raise Invalid(f"params_override: {exc.detail}", field="params_override") from None
     check = _Checker(session, platform, principal, workspace, name)
-    if deployment.kind == "component":
+    if deployment.kind in ("component", "pipeline"):
         inputs, outputs = check.component(deployment, spec)
+        if deployment.kind == "pipeline":
+            outputs.update(check.step_outputs(deployment))
     else:
         inputs, outputs, settings = check.model(spec, settings)
     job = Job(
@@ -375,6 +377,20 @@ class _Checker:
             except Invalid as exc:
                 raise Invalid(f"output 'score': {exc.detail}", field="outputs.score") from None
         return inputs, {MODEL_OUTPUT: output}, settings
+
+    def step_outputs(self, deployment: BatchDeployment) -> dict[str, Any]:
+        """The outputs of pipeline steps that no pipeline output takes: kept with the job
+        (``<step>.<output>``, under the job's folder) so that they can be downloaded."""
+        kept: dict[str, Any] = {}
+        for step in deployment.component.get("order", []):
+            body = deployment.component["jobs"][step]
+            for name, value in (body.get("outputs") or {}).items():
+                bound = value.get("path") if isinstance(value, Mapping) else value
+                if bound is None:
+                    kept[f"{step}.{name}"] = self.output(
+                        f"{step}.{name}", OutputValue(), want="folder"
+                    )
+        return kept
 
     def component(
         self, deployment: BatchDeployment, spec: InvokeSpec

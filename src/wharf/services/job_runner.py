@@ -33,7 +33,9 @@ from wharf.batch.launch import (
     azure_model_layout,
 )
 from wharf.batch.output import discard_staging
+from wharf.batch.pipelines import parse_pipeline
 from wharf.batch.settings import BatchSettings
+from wharf.batch.steps import PipelineJob, StepRun, run_pipeline
 from wharf.build.environments import ensure_environment
 from wharf.errors import ServiceError
 from wharf.services import job_storage, jobs, workspaces
@@ -136,6 +138,8 @@ class _JobRun:
         if self.resumed:
             self.log.write(f"resuming job {self.name} after a server restart")
         self.log.write(f"preparing job {self.name}")
+        if self.kind == "pipeline":
+            return self.execute_pipeline()
         plan = environment_plan(Path(self.spec["folder"]), self.spec["environment_source"])
         environment = ensure_environment(
             plan,
@@ -156,6 +160,51 @@ class _JobRun:
             self.advance(jobs.FINALIZING)
             self.upload_outputs()
         return result
+
+    def execute_pipeline(self) -> JobResult:
+        folder = Path(self.spec["folder"])
+        steps: dict[str, StepRun] = {}
+        for name in self.spec["component"]["order"]:
+            step_folder = folder / "steps" / name
+            has_requirements = (step_folder / "environment" / "requirements.txt").is_file()
+            environment = ensure_environment(
+                environment_plan(step_folder, "requirements" if has_requirements else "none"),
+                self.platform.settings.envs_dir,
+                python=environment_python(step_folder),
+            )
+            steps[name] = StepRun(step_folder / "code", environment.python)
+        inputs = {
+            name: self.bring_input(name, value) for name, value in self.spec["inputs"].items()
+        }
+        self.advance(jobs.RUNNING)
+        shutil.rmtree(self.dir / "outputs", ignore_errors=True)  # a resumed pipeline starts over
+        shutil.rmtree(self.dir / "steps", ignore_errors=True)
+        component = self.spec["component"]
+        pipeline = parse_pipeline(
+            {
+                "inputs": component["inputs"],
+                "outputs": component["outputs"],
+                "jobs": component["jobs"],
+            }
+        )
+        job = PipelineJob(
+            job_id=self.name,
+            pipeline=pipeline,
+            steps=steps,
+            job_dir=self.dir,
+            inputs=inputs,
+            outputs={name: self.local_output(name) for name in self.spec["outputs"]},
+            environment_variables=self.settings.environment_variables,
+        )
+        result = run_pipeline(job, cancel=self.cancel, on_steps=self.record_steps)
+        if result.status == "completed":
+            self.advance(jobs.FINALIZING)
+            self.upload_outputs()
+        return result
+
+    def record_steps(self, steps: list[dict[str, Any]]) -> None:
+        with self.platform.transaction() as session:
+            jobs.record_steps(session, self.job_id, steps)
 
     def advance(self, to: str) -> None:
         with self.platform.transaction() as session:
@@ -247,7 +296,10 @@ class _JobRun:
     def local_output(self, name: str) -> Path:
         """Where the job writes an output before it is uploaded."""
         output = self.spec["outputs"][name]
-        if self.kind != "component":
+        if self.kind == "pipeline" and "." in name:  # a step's own output, kept with the job
+            step, _, step_output = name.partition(".")
+            return self.dir / "steps" / step / "outputs" / step_output
+        if self.kind not in ("component", "pipeline"):
             if output["type"] == "uri_folder":
                 return self.dir / "outputs" / "score"
             return self.dir / "outputs" / "score" / self.settings.output_file_name

@@ -112,6 +112,11 @@ def record_progress(session: Session, job_id: int, progress: JobProgress) -> Non
     session.execute(update(Job).where(Job.id == job_id).values(progress=asdict(progress)))
 
 
+def record_steps(session: Session, job_id: int, steps: list[dict[str, Any]]) -> None:
+    """A pipeline job's step states, as its runner sees them."""
+    session.execute(update(Job).where(Job.id == job_id).values(steps=steps))
+
+
 def finish_job(
     session: Session,
     job_id: int,

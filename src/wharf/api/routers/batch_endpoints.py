@@ -47,6 +47,7 @@ def deployment_out(
         entry=deployment.entry,
         inputs=deployment.component.get("inputs", {}),
         outputs=deployment.component.get("outputs", {}),
+        steps=deployment.component.get("order", []),
         model=deployment.model_reference,
         environment=schemas.DeploymentEnvironment(
             requirements=deployment.requirements,
@@ -93,6 +94,7 @@ def deployment_spec(body: schemas.BatchDeploymentCreate) -> batch_deployments.De
         entry=body.entry or inline.entry,
         inputs={k: v.model_dump() for k, v in (body.inputs or inline.inputs).items()},
         outputs={k: v.model_dump() for k, v in (body.outputs or inline.outputs).items()},
+        jobs=inline.jobs,
     )
 
 

@@ -63,6 +63,7 @@ def job_out(
         outputs={k: schemas.JobOutputOut.model_validate(v) for k, v in job.outputs.items()},
         settings=job.settings,
         progress=schemas.JobProgress.model_validate(job.progress or {}),
+        steps=list(job.steps or []),
         error=job.error,
         failures=[failure_out(row) for row in failures or []],
         cancel_requested=job.cancel_requested,

@@ -1,5 +1,6 @@
 """Batch, round two: what a model version's files declare (an MLflow model's signature,
-flavours and requirements) and what a deployment's environment could not honour.
+flavours and requirements), what a deployment's environment could not honour, and the steps
+of a pipeline job.
 
 Revision ID: 0008
 Revises: 0005
@@ -24,9 +25,13 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("environment_notes", sa.JSON(), nullable=False, server_default="{}")
         )
+    with op.batch_alter_table("jobs") as batch:
+        batch.add_column(sa.Column("steps", sa.JSON(), nullable=False, server_default="[]"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("steps")
     with op.batch_alter_table("batch_deployments") as batch:
         batch.drop_column("environment_notes")
     with op.batch_alter_table("asset_versions") as batch:
