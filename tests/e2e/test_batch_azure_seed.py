@@ -129,6 +129,92 @@ component:
 """
 
 
+PREPARE = """\
+import argparse, csv, glob, os
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--data")
+parser.add_argument("--out")
+args = parser.parse_args()
+ages = []
+for path in sorted(glob.glob(os.path.join(args.data, "*.csv"))):
+    with open(path, newline="") as handle:
+        ages += [row["age"] for row in csv.DictReader(handle)]
+with open(os.path.join(args.out, "prepared.csv"), "w") as handle:
+    handle.write("age\\n" + "".join(age + "\\n" for age in ages))
+print("prepared", len(ages), "rows")
+"""
+
+SCORE_STEP = """\
+import argparse, csv, os
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--data")
+parser.add_argument("--mode")
+parser.add_argument("--out")
+args = parser.parse_args()
+if args.mode not in ("append", "overwrite"):
+    raise SystemExit(f"unknown score mode {args.mode!r}")
+with open(os.path.join(args.data, "prepared.csv"), newline="") as handle:
+    ages = [int(row["age"]) for row in csv.DictReader(handle)]
+with open(os.path.join(args.out, "scores.csv"), "w") as handle:
+    handle.write("age,risk,mode\\n")
+    handle.writelines(f"{age},{age * 2},{args.mode}\\n" for age in ages)
+"""
+
+PIPELINE = """\
+$schema: https://azuremlschemas.azureedge.net/latest/pipelineComponent.schema.json
+type: pipeline
+name: heart-pipeline
+version: 1
+inputs:
+  heart_dataset:
+    type: uri_folder
+  score_mode:
+    type: string
+    default: append
+outputs:
+  scores:
+    type: uri_folder
+jobs:
+  prepare:
+    type: command
+    component:
+      code: ./prepare
+      command: python prep.py --data ${{inputs.data}} --out ${{outputs.prepared}}
+      environment:
+        conda_file: ../conda.yml
+    inputs:
+      data: ${{parent.inputs.heart_dataset}}
+    outputs:
+      prepared:
+        type: uri_folder
+  score:
+    type: command
+    code: ./score
+    command: >-
+      python score.py --data ${{inputs.prepared}} --mode ${{inputs.mode}}
+      --out ${{outputs.scores}}
+    environment:
+      requirements: []
+    inputs:
+      prepared: ${{parent.jobs.prepare.outputs.prepared}}
+      mode: ${{parent.inputs.score_mode}}
+    outputs:
+      scores: ${{parent.outputs.scores}}
+"""
+
+PIPELINE_DEPLOYMENT = """\
+$schema: https://azuremlschemas.azureedge.net/latest/pipelineComponentBatchDeployment.schema.json
+name: hello-batch-dpl
+endpoint_name: heart-pipeline
+type: pipeline
+component: ./pipeline/pipeline.yml
+settings:
+  default_compute: batch-cluster
+"""
+
+
 class QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Tests read results, not access logs."""
@@ -261,6 +347,12 @@ def write_project(work: Path) -> None:
     (work / "heart-dataset-unlabeled.yml").write_text(DATA_YAML)
     (work / "deployment.yml").write_text(DEPLOYMENT)
     (work / "component.yml").write_text(COMPONENT_DEPLOYMENT)
+    (work / "pipeline" / "prepare").mkdir(parents=True)
+    (work / "pipeline" / "score").mkdir()
+    (work / "pipeline" / "prepare" / "prep.py").write_text(PREPARE)
+    (work / "pipeline" / "score" / "score.py").write_text(SCORE_STEP)
+    (work / "pipeline" / "pipeline.yml").write_text(PIPELINE)
+    (work / "pipeline-deployment.yml").write_text(PIPELINE_DEPLOYMENT)
 
 
 @pytest.fixture(scope="module")
@@ -284,6 +376,8 @@ def seed(
         seed.sh("batch-deployment", "create", "-f", "deployment.yml")
         seed.sh("batch-endpoint", "create", "--name", "heart-tools-seed")
         seed.sh("batch-deployment", "create", "-f", "component.yml")
+        seed.sh("batch-endpoint", "create", "--name", "heart-pipeline")
+        seed.sh("batch-deployment", "create", "-f", "pipeline-deployment.yml")
         yield seed
 
 
@@ -557,3 +651,104 @@ def test_a_component_folder_default_and_a_numeric_version(seed: Seed) -> None:
         str(seed.work / "summary"),
     )
     assert Path(out.strip().splitlines()[-1]).read_text() == f"{FILES} files\n"
+
+
+def read_scores(seed: Seed, job: str, into: str) -> list[dict[str, str]]:
+    out = seed.cli(
+        "job", "download", job, "--output-name", "scores", "--path", str(seed.work / into)
+    )
+    folder = Path(out.strip().splitlines()[-1])
+    return read_rows(folder / "scores.csv" if folder.is_dir() else folder)
+
+
+ALL_AGES = [30 + n * 10 + r for n in range(FILES) for r in range(ROWS)]
+
+
+def test_a_pipeline_with_a_literal_through_the_cli(seed: Seed) -> None:
+    # inputs.yml with the page's literal, and the data input
+    (seed.work / "pipeline-inputs.yml").write_text(
+        "inputs:\n"
+        "  heart_dataset: azureml:heart-dataset-unlabeled@latest\n"
+        "  score_mode:\n"
+        "    type: string\n"
+        "    default: append\n"
+    )
+    job = json.loads(
+        seed.sh(
+            "batch-endpoint", "invoke", "--name", "heart-pipeline", "--file", "pipeline-inputs.yml"
+        )
+    )
+    assert job["inputs"]["score_mode"]["value"] == "append"
+    # --set inputs.score_mode.type="string" inputs.score_mode.default="overwrite", and no file
+    other = json.loads(
+        seed.sh(
+            "batch-endpoint", "invoke", "--name", "heart-pipeline", "--set",
+            "inputs.score_mode.type=string", "inputs.score_mode.default=overwrite",
+            "inputs.heart_dataset.path=azureml:heart-dataset-unlabeled@latest",
+        )
+    )  # fmt: skip
+    assert seed.wait(job["name"])["status"] == "Completed"
+    rows = read_scores(seed, job["name"], "pipeline-cli")
+    assert [int(r["age"]) for r in rows] == ALL_AGES
+    assert {r["mode"] for r in rows} == {"append"}
+    shown = seed.cli("job", "show", job["name"])
+    assert "step prepare: Completed" in shown
+    assert "step score: Completed" in shown
+    # the prepare step's own output is kept for download
+    kept = seed.cli(
+        "job", "download", job["name"], "--output-name", "prepare.prepared",
+        "--path", str(seed.work / "prepared"),
+    )  # fmt: skip
+    folder = Path(kept.strip().splitlines()[-1])
+    prepared = folder / "prepared.csv" if folder.is_dir() else folder
+    assert prepared.read_text().splitlines()[1:] == [str(a) for a in ALL_AGES]
+    assert seed.wait(other["name"])["status"] == "Completed"
+    assert {r["mode"] for r in read_scores(seed, other["name"], "pipeline-set")} == {"overwrite"}
+
+
+def test_a_pipeline_through_the_sdk_and_rest(seed: Seed) -> None:
+    with Client(seed.wharf.url, token=seed.token) as ml_client:
+        job = ml_client.batch_endpoints.invoke(
+            endpoint_name="heart-pipeline",
+            inputs={
+                "heart_dataset": Input(path="azureml:heart-dataset-unlabeled@latest"),
+                "score_mode": Input(type="string", default="append"),
+            },
+        )
+    body = {
+        "properties": {
+            "InputData": {
+                "heart_dataset": {
+                    "JobInputType": "UriFolder",
+                    "Uri": "azureml:heart-dataset-unlabeled@latest",
+                },
+                "score_mode": {"JobInputType": "Literal", "Value": "overwrite"},
+            }
+        }
+    }
+    with seed.http as http:
+        answer = http.post(f"{seed.api}/batch-endpoints/heart-pipeline/jobs", json=body)
+        assert answer.status_code in (200, 201, 202), answer.text
+    rest = answer.json()
+    for name, mode in ((job.name, "append"), (rest["name"], "overwrite")):
+        finished = seed.wait(name)
+        assert finished["status"] == "Completed", finished
+        assert [s["status"] for s in finished["steps"]] == ["Completed", "Completed"]
+        assert {r["mode"] for r in read_scores(seed, name, f"pipeline-{mode}")} == {mode}
+
+
+def test_a_failing_step_fails_the_job_naming_it(seed: Seed) -> None:
+    job = json.loads(
+        seed.sh(
+            "batch-endpoint", "invoke", "--name", "heart-pipeline",
+            "--set", "inputs.score_mode=sideways",
+            "inputs.heart_dataset.path=azureml:heart-dataset-unlabeled@latest",
+        )
+    )  # fmt: skip
+    finished = seed.wait(job["name"])
+    assert finished["status"] == "Failed"
+    assert finished["error"] == "step 'score' failed: exit code 1: unknown score mode 'sideways'"
+    assert [(s["name"], s["status"]) for s in finished["steps"]] == [
+        ("prepare", "Completed"),
+        ("score", "Failed"),
+    ]
