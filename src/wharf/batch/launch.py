@@ -109,9 +109,9 @@ def build_worker_env(
     env.update(environment_variables)
     env["WHARF_OUTPUT_DIR"] = env["AZUREML_BI_OUTPUT_PATH"] = str(output_dir)
     if model_dir is not None:
-        env["WHARF_MODEL_DIR"] = str(model_dir.resolve())
         # Azure's layout: a folder that holds the model's folder, which scripts glob for.
         in_layout = model_dir.parent.name == AZURE_MODELS_FOLDER
+        env["WHARF_MODEL_DIR"] = str(model_dir.resolve() if in_layout else model_dir)
         env["AZUREML_MODEL_DIR"] = str(model_dir.parent if in_layout else model_dir)
     return env
 
