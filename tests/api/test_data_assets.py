@@ -183,12 +183,16 @@ def test_models_have_versions_and_a_flavor(admin: Client, tmp_path: Path) -> Non
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "model.pkl").write_bytes(b"\x80\x04N.")
+    (folder / "MLmodel").write_text(
+        "flavors:\n  python_function: {loader_module: mlflow.sklearn}\n  sklearn: {}\n"
+    )
     created = admin.models.create_or_update(Model(name="heart-clf", path=str(folder)))
     assert (created.version, created.flavor) == ("1", "custom")
     mlflow = admin.models.create_or_update(
         Model(name="heart-clf", path=created.path, flavor="mlflow")
     )
     assert admin.models.get("heart-clf", label="latest").version == mlflow.version == "2"
+    assert mlflow.properties["mlflow"]["flavors"] == ["python_function", "sklearn"]
     with pytest.raises(InvalidRequestError, match="flavor"):
         admin.models.create_or_update(Model(name="heart-clf", path=created.path, flavor="onnx"))
     with pytest.raises(NotFoundError, match="model 'other' does not exist"):

@@ -183,7 +183,7 @@ def test_a_retry_with_the_same_key_returns_the_same_job(api: Api) -> None:
          "not a file"),
         ("heart", {"inputs": {"x": {"type": "string", "value": "a"}}}, {}, 422,
          "input 'x' is a literal"),
-        ("heart", {"inputs": {"x": "data:heart:1"}}, {}, 422, "input 'x' is a literal"),
+        ("heart", {"inputs": {"x": "append"}}, {}, 422, "input 'x' is a literal"),
         ("heart", {"inputs": {}}, {}, 422, "exactly one data input"),
         ("heart", {"inputs": {"x": {"path": "data:heart:1"}}}, {"wharf-deployment": "nope"}, 404,
          "no deployment 'nope'"),
@@ -328,7 +328,7 @@ import csv, os
 
 def init():
     global threshold
-    with open(os.path.join(os.environ["AZUREML_MODEL_DIR"], "threshold.txt")) as handle:
+    with open(os.path.join(os.environ["WHARF_MODEL_DIR"], "threshold.txt")) as handle:
         threshold = int(handle.read())
 
 def run(mini_batch):

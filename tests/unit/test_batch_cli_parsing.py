@@ -71,7 +71,7 @@ def test_set_pairs_in_the_azure_cli_spelling() -> None:
         ("=3", "is not KEY=VALUE"),
         ("inputs.x.colour=red", "inputs.x.colour is not a field"),
         ("outputs.x=here", "unknown key"),
-        ("mini_batch_size=3", "unknown key"),
+        ("colour=red", "unknown key"),
         ("inputs..path=x", "names no input"),
     ],
 )

@@ -17,6 +17,7 @@ from wharf.errors import Invalid
 
 # The server's environment may hold its database URL and secret key: workers get only these.
 _PASSED_THROUGH = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME")
+AZURE_MODELS_FOLDER = "azureml-models"
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,17 @@ class ModelProject:
     function: str = "predict"
 
 
-Scorer = ScoringScript | ModelProject
+@dataclass(frozen=True)
+class MlflowModel:
+    """A ``model`` deployment of an MLflow model without a scoring script: Wharf's driver
+    (``mlflow_driver.py``, beside the worker) loads it with ``mlflow.pyfunc`` in each worker."""
+
+    code_dir: Path
+    """An empty folder: the workers' working directory."""
+
+
+Scorer = ScoringScript | ModelProject | MlflowModel
+MLFLOW_DRIVER = Path(__file__).with_name("mlflow_driver.py")
 
 
 def check_interpreter(interpreter: Path) -> None:
@@ -52,6 +63,14 @@ def describe_scorer(scorer: Scorer, settings: BatchSettings) -> tuple[dict[str, 
         "output_format": settings.output_format,
         "logging_level": settings.logging_level,
     }
+    if isinstance(scorer, MlflowModel):
+        config = {
+            "mode": "mlflow",
+            "code_dir": str(scorer.code_dir),
+            "driver": str(MLFLOW_DRIVER),
+            "layout": settings.mlflow_output_layout,
+        }
+        return {**config, **common}, scorer.code_dir, "predict()"
     if isinstance(scorer, ScoringScript):
         script = scorer.code_dir / scorer.scoring_script
         if not script.is_file():
@@ -90,8 +109,24 @@ def build_worker_env(
     env.update(environment_variables)
     env["WHARF_OUTPUT_DIR"] = env["AZUREML_BI_OUTPUT_PATH"] = str(output_dir)
     if model_dir is not None:
-        env["WHARF_MODEL_DIR"] = env["AZUREML_MODEL_DIR"] = str(model_dir)
+        # Azure's layout: a folder that holds the model's folder, which scripts glob for.
+        in_layout = model_dir.parent.name == AZURE_MODELS_FOLDER
+        env["WHARF_MODEL_DIR"] = str(model_dir.resolve() if in_layout else model_dir)
+        env["AZUREML_MODEL_DIR"] = str(model_dir.parent if in_layout else model_dir)
     return env
+
+
+def azure_model_layout(model_dir: Path, job_dir: Path) -> Path:
+    """``job_dir/azureml-models/<model folder's name>``, a link to ``model_dir``: pass it as
+    the model dir and workers get ``AZUREML_MODEL_DIR`` as Azure sets it (the folder holding
+    the model's folder) and ``WHARF_MODEL_DIR`` at the model itself."""
+    layout = job_dir / AZURE_MODELS_FOLDER
+    layout.mkdir(parents=True, exist_ok=True)
+    link = layout / (model_dir.name or "model")
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(model_dir.resolve(), target_is_directory=True)
+    return link
 
 
 def build_launch(

@@ -44,6 +44,11 @@ class BatchSettings(BaseModel):
     """When set, CSV and Parquet inputs are split by rows instead: this many rows per mini-batch
     (a mini-batch may span the end of one file and the start of the next)."""
 
+    mlflow_output_layout: Literal["wharf", "azure"] = "wharf"
+    """MLflow model deployments without a scoring script: ``wharf`` writes the prediction
+    columns then ``file`` and ``row`` (1-based within the file); ``azure`` writes Azure ML's
+    driver's columns, the prediction columns then ``file``."""
+
     instance_count: int = Field(default=1, ge=1)
     """Instances (machines) the job runs on. The local executor runs them all on this machine."""
 

@@ -144,6 +144,23 @@ def load_scorer(config: Message) -> Callable[[Message], Message]:
         entry = f"{config['module']}:{config['function']}"
         predict = call_user(f"loading {entry}", None, load_entry, entry)
         return lambda task: run_predict_task(predict, task, config["output_format"])
+    if mode == "mlflow":
+        # Wharf's driver, a file beside this one: MLflow is imported in this environment only.
+        driver = call_user(
+            "loading the MLflow driver", None, load_module_from_file, config["driver"]
+        )
+        model = call_user(
+            "loading the MLflow model", None, driver.load, os.environ["WHARF_MODEL_DIR"]
+        )
+        layout = config["layout"]
+        return lambda task: call_user(
+            "writing the output",
+            None,
+            write_result,
+            driver.score(model, task["items"], layout, call_user),
+            task["staged_path"],
+            config["output_format"],
+        )
     if mode == "component":
         entry = config["entry"]
         function = call_user(f"loading {entry}", None, load_entry, entry)

@@ -20,6 +20,16 @@ from wharf.sdk._storage import is_local_path
 _INPUT_FIELDS = ("type", "path", "value", "default", "mode")
 _OUTPUT_FIELDS = ("type", "path", "mode")
 _SETTINGS_PREFIXES = ("settings", "params_override")
+# Settings az users set without a prefix (--set output_file_name=x.csv).
+_BARE_SETTINGS = (
+    "output_file_name",
+    "mini_batch_size",
+    "max_concurrency_per_instance",
+    "error_threshold",
+    "logging_level",
+    "output_action",
+    "mini_batch_rows",
+)
 _TOP_LEVEL = ("experiment_name", "job_name", "name", "deployment_name", "description")
 _FILE_KEYS = ("inputs", "outputs", "settings", "params_override", *_TOP_LEVEL)
 
@@ -68,6 +78,8 @@ def apply_set(args: InvokeArgs, pairs: list[str]) -> None:
             output[parts[2]] = value
         elif head in _SETTINGS_PREFIXES and len(parts) >= 2:
             _set_nested(args.params_override, parts[1:], scalar(value))
+        elif head in _BARE_SETTINGS or head == "retry_settings":
+            _set_nested(args.params_override, parts, scalar(value))
         elif len(parts) == 1 and head in _TOP_LEVEL:
             args.fields["job_name" if head == "name" else head] = value
         else:
@@ -134,6 +146,15 @@ def _relative_to(value: Any, base: Path) -> Any:
     return value
 
 
+def _input_type(path: str) -> str | None:
+    """``--input`` without ``--input-type``, as az reads it: a local file is a uri_file, a
+    local folder a uri_folder; for a reference the server finds which it is."""
+    local = Path(path).expanduser()
+    if is_local_path(path) and local.exists():
+        return "uri_file" if local.is_file() else "uri_folder"
+    return None
+
+
 def build_invoke_args(
     *,
     file: Path | None,
@@ -154,7 +175,7 @@ def build_invoke_args(
     if input_type is not None and input is None:
         raise invalid("--input-type needs --input")
     if input is not None:
-        args.fields["input"] = {"type": input_type or "uri_folder", "path": input}
+        args.fields["input"] = {"type": input_type or _input_type(input), "path": input}
     if output_path is not None:
         args.fields["output_path"] = output_path
     if mini_batch_size is not None:

@@ -1,13 +1,23 @@
-"""How commands print: tables for people, JSON with ``--output json``, errors in one line."""
+"""How commands print: tables for people; ``-o json|yaml|tsv`` and ``--query`` (JMESPath) for
+scripts, as ``az`` users write them; errors in one line.
+
+Commands only ask "table or not": ``--output`` parses to :class:`OutputFormat` ``table`` or
+``json`` (any machine format), and the rendering asked for (``yaml``, ``tsv``) and the query
+are kept here for the one process a command runs in, so every command gets them.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
+import jmespath  # type: ignore[import-untyped]
 import typer
+import yaml
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
@@ -26,9 +36,62 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
+RENDERINGS = ("table", "json", "yaml", "tsv")
+OUTPUT_ENV = "WHARF_OUTPUT"
+
+
+@dataclass
+class _Asked:
+    rendering: str = "table"
+    query: str | None = None
+
+
+_asked = _Asked()
+
+
+def reset_output(query: str | None = None) -> None:
+    """Start a command: no rendering asked for yet, and ``query`` (``--query``) to apply."""
+    if query is not None:
+        try:
+            jmespath.compile(query)
+        except jmespath.exceptions.JMESPathError as exc:
+            raise typer.BadParameter(f"--query {query!r} is not valid JMESPath: {exc}") from None
+    _asked.rendering = "table"
+    _asked.query = query
+
+
+def _parse_output(value: Any) -> OutputFormat:
+    if isinstance(value, OutputFormat):  # the default, not typed by the user
+        # WHARF_OUTPUT sets the default, as AZURE_CORE_OUTPUT does for az (scripts that pipe
+        # 'show' into jq); a query without -o prints its result as JSON, not a table.
+        preferred = os.environ.get(OUTPUT_ENV, "").strip().lower()
+        if preferred in RENDERINGS:
+            value = preferred
+        elif _asked.query is not None:
+            value = "json"
+        else:
+            _asked.rendering = "table"
+            return OutputFormat.table
+    wanted = str(value).strip().lower()
+    if wanted not in RENDERINGS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(RENDERINGS)}")
+    _asked.rendering = wanted
+    return OutputFormat.table if wanted == "table" else OutputFormat.json
+
+
 OutputOption = Annotated[
     OutputFormat,
-    typer.Option("--output", help="table for people, json for scripts", case_sensitive=False),
+    typer.Option(
+        "--output",
+        "-o",
+        help="table for people; json, yaml or tsv for scripts (with --query, a JMESPath)",
+        parser=_parse_output,
+        metavar="[table|json|yaml|tsv]",
+    ),
+]
+QueryOption = Annotated[
+    str | None,
+    typer.Option("--query", help="a JMESPath applied to the output, as az does ('id', '[].name')"),
 ]
 WorkspaceOption = Annotated[
     str | None,
@@ -55,8 +118,41 @@ def _plain(value: Any) -> Any:
 
 
 def print_json(value: Any) -> None:
-    """Print a model, a list of models, or plain data as JSON on stdout."""
-    typer.echo(json.dumps(_plain(value), indent=2, default=str))
+    """Print a model, a list of models, or plain data for scripts: JSON, or the YAML or TSV
+    asked for, after the ``--query`` if one was given."""
+    plain = json.loads(json.dumps(_plain(value), default=str))
+    if _asked.query is not None:
+        plain = jmespath.search(_asked.query, plain)
+    if _asked.rendering == "yaml":
+        typer.echo(yaml.safe_dump(plain, sort_keys=False, allow_unicode=True).rstrip("\n"))
+    elif _asked.rendering == "tsv":
+        for line in _tsv_lines(plain):
+            typer.echo(line)
+    else:
+        typer.echo(json.dumps(plain, indent=2))
+
+
+def _tsv_lines(value: Any) -> list[str]:
+    """As ``az -o tsv``: one line per item of a list, a mapping's values tab-separated,
+    nested structures as compact JSON, nothing for null."""
+    items = value if isinstance(value, list) else [value]
+    return ["\t".join(_tsv_cell(v) for v in _tsv_row(item)) for item in items]
+
+
+def _tsv_row(item: Any) -> list[Any]:
+    if isinstance(item, dict):
+        return list(item.values())
+    return list(item) if isinstance(item, list) else [item]
+
+
+def _tsv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
 
 
 Column = tuple[str, Callable[[Any], Any]]
@@ -69,8 +165,9 @@ def emit(
     *,
     title: str | None = None,
 ) -> None:
-    """Print one item or a list: a table of ``columns`` for people, JSON for scripts."""
-    if output is OutputFormat.json:
+    """Print one item or a list: a table of ``columns`` for people, JSON/YAML/TSV for scripts
+    (a ``--query`` applies to those, so with one the table gives way to its result)."""
+    if output is OutputFormat.json or _asked.query is not None:
         print_json(value)
         return
     rows = list(value) if isinstance(value, Sequence) else [value]

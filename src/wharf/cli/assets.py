@@ -31,6 +31,25 @@ COLUMNS = [
     ("BY", lambda v: v.created_by),
 ]
 VersionOption = Annotated[str | None, typer.Option("--version", "-v", help="a version")]
+LabelOption = Annotated[str | None, typer.Option("--label", "-l", help="latest (the default)")]
+NameOption = Annotated[str | None, typer.Option("--name", "-n", help="the name")]
+
+
+def _pick(argument: str | None, option: str | None) -> str:
+    """The name as an argument or as ``--name`` / ``-n`` (az's spelling)."""
+    if argument and option and argument != option:
+        raise InvalidRequestError(422, "invalid", "two different names given")
+    if not (argument or option):
+        raise InvalidRequestError(422, "invalid", "give the name (NAME or --name)")
+    return argument or option or ""
+
+
+def _version(version: str | None, label: str | None) -> str | None:
+    if label is not None and label != "latest":
+        raise InvalidRequestError(422, "invalid", f"unknown label {label!r}; only latest exists")
+    if label is not None and version is not None:
+        raise InvalidRequestError(422, "invalid", "give --version or --label, not both")
+    return version
 
 
 def _fields(file: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
@@ -84,15 +103,21 @@ def list_data(
 
 @data_app.command("show")
 def show_data(
-    name: Annotated[str, typer.Argument(help="NAME, NAME@latest, NAME:VERSION or azureml:...")],
+    name_argument: Annotated[
+        str | None,
+        typer.Argument(help="NAME, NAME@latest, NAME:VERSION or azureml:... (or use --name)"),
+    ] = None,
+    name: NameOption = None,
     version: VersionOption = None,
+    label: LabelOption = None,
     workspace: WorkspaceOption = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Show one version (default: latest)."""
-    asset = parse_asset_name(name, "data")
+    asset = parse_asset_name(_pick(name_argument, name), "data")
+    version = _version(version, label) or asset.version
     with open_client(workspace) as client:
-        emit(client.data.get(asset.name, version or asset.version), output, COLUMNS)
+        emit(client.data.get(asset.name, version), output, COLUMNS)
 
 
 @data_app.command("archive")
@@ -111,6 +136,9 @@ def create_model(
     name: Annotated[str | None, typer.Option(help="model name")] = None,
     path: Annotated[str | None, typer.Option(help="local folder (uploaded) or a reference")] = None,
     flavor: Annotated[str | None, typer.Option(help="custom or mlflow")] = None,
+    type: Annotated[
+        str | None, typer.Option("--type", help="Azure's spelling: custom_model or mlflow_model")
+    ] = None,
     version: VersionOption = None,
     description: Annotated[str | None, typer.Option(help="what the model is")] = None,
     workspace: WorkspaceOption = None,
@@ -123,6 +151,7 @@ def create_model(
             "name": name,
             "path": path,
             "flavor": flavor,
+            "type": type,
             "version": version,
             "description": description,
         },
@@ -150,15 +179,44 @@ def list_models(
 
 @model_app.command("show")
 def show_model(
-    name: Annotated[str, typer.Argument(help="NAME, NAME@latest, NAME:VERSION or azureml:...")],
+    name_argument: Annotated[
+        str | None,
+        typer.Argument(help="NAME, NAME@latest, NAME:VERSION or azureml:... (or use --name)"),
+    ] = None,
+    name: NameOption = None,
     version: VersionOption = None,
+    label: LabelOption = None,
     workspace: WorkspaceOption = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Show one version (default: latest)."""
-    model = parse_asset_name(name, "model")
+    model = parse_asset_name(_pick(name_argument, name), "model")
+    version = _version(version, label) or model.version
     with open_client(workspace) as client:
-        emit(client.models.get(model.name, version or model.version), output, COLUMNS)
+        found = client.models.get(model.name, version)
+    emit(found, output, COLUMNS)
+    if output is OutputFormat.table:
+        for line in mlflow_lines(getattr(found, "properties", None) or {}):
+            typer.echo(line)
+
+
+def mlflow_lines(properties: dict[str, Any]) -> list[str]:
+    """What ``model show`` adds for an MLflow model: flavours, signature, requirements."""
+    mlflow = properties.get("mlflow")
+    if not isinstance(mlflow, dict):
+        return []
+    lines = [f"flavors: {', '.join(mlflow.get('flavors') or [])}"]
+    signature = mlflow.get("signature") or {}
+    for part in ("inputs", "outputs"):
+        columns = signature.get(part) or []
+        shown = ", ".join(
+            f"{c.get('name', '-')}: {c.get('type')}" if isinstance(c, dict) else str(c)
+            for c in columns
+        )
+        lines.append(f"signature {part}: {shown or '-'}")
+    source = mlflow.get("requirements_source") or "none"
+    lines.append(f"requirements ({source}): {', '.join(mlflow.get('requirements') or []) or '-'}")
+    return lines
 
 
 @model_app.command("archive")

@@ -158,7 +158,7 @@ def delete_endpoint(
     "invoke", context_settings={"allow_interspersed_args": True}, no_args_is_help=True
 )
 def invoke(
-    name: Annotated[str, typer.Option("--name", "-n", help="the endpoint")],
+    name: Annotated[str, typer.Option("--name", "-n", "--endpoint-name", help="the endpoint")],
     more_set: Annotated[
         list[str] | None,
         typer.Argument(metavar="KEY=VALUE", help="more --set pairs, Azure CLI style"),
@@ -305,6 +305,13 @@ def show_deployment(
     if output is OutputFormat.table:
         settings = ", ".join(f"{k}={v}" for k, v in sorted(found.settings.items()))
         typer.echo(f"settings: {settings}")
+        environment = found.environment or {}
+        if environment.get("python"):
+            typer.echo(f"python: {environment['python']}")
+        if environment.get("ignored"):
+            typer.echo(f"ignored conda packages: {', '.join(environment['ignored'])}")
+        for note in environment.get("notes") or []:
+            typer.echo(f"note: {note}")
 
 
 @deployment_app.command("update")

@@ -66,11 +66,17 @@ def list_(workspace: WorkspaceOption = None, output: OutputOption = OutputFormat
 
 @app.command("show")
 def show(
-    name: str, workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.table
+    name_argument: Annotated[str | None, typer.Argument(help="the name (or use --name)")] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="the name")] = None,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
 ) -> None:
-    """Show a datastore (never its credentials)."""
+    """Show a datastore (never its credentials); 'workspaceblobstore' is the default one."""
+    chosen = name_argument or name
+    if not chosen:
+        raise InvalidRequestError(422, "invalid", "give the datastore name (NAME or --name)")
     with open_client(workspace) as client:
-        emit(client.datastores.get(name), output, COLUMNS)
+        emit(client.datastores.get(chosen), output, COLUMNS)
 
 
 @app.command("delete")

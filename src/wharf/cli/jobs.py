@@ -68,6 +68,9 @@ def list_jobs(
     endpoint_name: Annotated[
         str | None, typer.Option("--endpoint-name", "-e", help="only this endpoint's jobs")
     ] = None,
+    experiment_name: Annotated[
+        str | None, typer.Option("--experiment-name", help="only this experiment's jobs")
+    ] = None,
     status: Annotated[str | None, typer.Option(help="only jobs in this state")] = None,
     limit: Annotated[int, typer.Option(help="at most this many")] = 100,
     workspace: WorkspaceOption = None,
@@ -75,7 +78,12 @@ def list_jobs(
 ) -> None:
     """List jobs, newest first."""
     with open_client(workspace) as client:
-        jobs = client.jobs.list(endpoint_name=endpoint_name, status=status, limit=limit)
+        jobs = client.jobs.list(
+            endpoint_name=endpoint_name,
+            experiment_name=experiment_name,
+            status=status,
+            limit=limit,
+        )
     emit(jobs, output, JOB_COLUMNS)
 
 
@@ -102,6 +110,14 @@ def _print_details(job: Job) -> None:
         f"rows written: {p.rows_written}; retries: {p.retries}",
         highlight=False,
     )
+    for step in job.steps:
+        error = f": {step['error']}" if step.get("error") else ""
+        console.print(
+            f"step {step['name']}: {step['status']}{error}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     for name, given in job.inputs.items():
         shown = given.reference or given.path or repr(given.value)
         console.print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import typer
@@ -23,7 +24,7 @@ from wharf.cli import (
     users,
     workspaces,
 )
-from wharf.cli._output import print_error
+from wharf.cli._output import QueryOption, print_error, reset_output
 from wharf.errors import ServiceError
 from wharf.sdk import ServerUnavailableError, WharfError
 from wharf.version import __version__
@@ -68,8 +69,10 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_show_version, is_eager=True, help="print the version"
     ),
+    query: QueryOption = None,
 ) -> None:
     """Wharf: take machine-learning models from a notebook to production."""
+    reset_output(query)
 
 
 app.command("up")(up.up)
@@ -91,6 +94,29 @@ app.add_typer(jobs.app, name="job")
 app.add_typer(source_secrets.app, name="source-secret")
 
 
+def hoist_query(argv: list[str]) -> list[str]:
+    """``--query Q`` goes anywhere on the line, as az users type it (``wharf data show -n x
+    --query id``): it is moved before the command, where the root option reads it."""
+    rest: list[str] = []
+    hoisted: list[str] = []
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        if word == "--":
+            rest.extend(argv[index:])
+            break
+        if word == "--query" and index + 1 < len(argv):
+            hoisted = ["--query", argv[index + 1]]
+            index += 2
+            continue
+        if word.startswith("--query="):
+            hoisted = ["--query", word.removeprefix("--query=")]
+        else:
+            rest.append(word)
+        index += 1
+    return [*hoisted, *rest]
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    app(args=hoist_query(sys.argv[1:]))

@@ -8,15 +8,15 @@ native body or Azure's ``properties.InputData`` / ``OutputData`` body; both crea
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from wharf.schemas.common import RequestModel, ResponseModel
 from wharf.schemas.text import Description, Name, Tags
 
-DeploymentType = Literal["model", "component"]
-DeploymentKind = Literal["scoring_script", "model_project", "component"]
+DeploymentType = Literal["model", "component", "pipeline"]
+DeploymentKind = Literal["scoring_script", "model_project", "component", "mlflow_model", "pipeline"]
 JobStatus = Literal[
     "Queued",
     "Preparing",
@@ -64,6 +64,14 @@ class BatchEndpoint(ResponseModel):
 # --- deployments -------------------------------------------------------------------------------
 
 
+def _version_text(value: Any) -> Any:
+    """Azure's examples write ``version: 1``; a number is read as its text."""
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+VersionText = Annotated[Name | None, BeforeValidator(_version_text)]
+
+
 class CodeConfiguration(RequestModel):
     code: str = Field(
         description="a folder reference (wharf://datastores/<ds>/paths/<p>/, data:...); the "
@@ -84,7 +92,7 @@ class EnvironmentSpec(RequestModel):
         default=None, description="a parsed conda environment file: its pip dependencies are used"
     )
     name: str | None = Field(default=None, description="accepted for Azure YAML; not used")
-    version: str | None = Field(default=None, description="accepted for Azure YAML; not used")
+    version: VersionText = Field(default=None, description="accepted for Azure YAML; not used")
     image: str | None = Field(default=None, description="accepted for Azure YAML; not used")
     description: Description | None = None
 
@@ -109,7 +117,7 @@ class ComponentBody(RequestModel):
     """An inline component (Azure's component YAML, with ``entry`` instead of ``command``)."""
 
     name: Name | None = None
-    version: Name | None = None
+    version: VersionText = Field(default=None, description="a number (1) or text")
     display_name: Name | None = None
     description: Description | None = None
     type: str | None = Field(default=None, description="accepted for Azure YAML; not used")
@@ -118,6 +126,13 @@ class ComponentBody(RequestModel):
     environment: EnvironmentSpec | None = None
     inputs: dict[str, ComponentInputSpec] = Field(default_factory=dict)
     outputs: dict[str, ComponentOutputSpec] = Field(default_factory=dict)
+    jobs: dict[str, Any] | None = Field(
+        default=None,
+        description="pipeline: command steps (command, code, environment, inputs, outputs)",
+    )
+    settings: dict[str, Any] | None = Field(
+        default=None, description="accepted for Azure YAML; not used"
+    )
 
 
 class BatchDeploymentCreate(RequestModel):
@@ -150,9 +165,18 @@ class BatchDeploymentCreate(RequestModel):
 
 class DeploymentEnvironment(ResponseModel):
     requirements: list[str]
-    source: str = Field(description="requirements, conda_file, project or none")
+    source: str = Field(
+        description="requirements, conda_file, project, model (an MLflow model's files) or none"
+    )
     key: str = Field(description="the environment cache key")
     reused: bool = Field(description="whether the environment came from the cache")
+    python: str | None = Field(
+        default=None, description="the interpreter a conda file's python=3.X picked"
+    )
+    ignored: list[str] = Field(
+        default_factory=list, description="conda packages not installed (Wharf uses pip/uv)"
+    )
+    notes: list[str] = Field(default_factory=list, description="why something was not honoured")
 
 
 class BatchDeployment(ResponseModel):
@@ -168,6 +192,7 @@ class BatchDeployment(ResponseModel):
     inputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
     outputs: dict[str, dict[str, Any]] = Field(default_factory=dict)
     model: str | None = Field(default=None, description="the pinned model version")
+    steps: list[str] = Field(default_factory=list, description="pipeline: steps in run order")
     environment: DeploymentEnvironment
     settings: dict[str, Any] = Field(description="every setting, defaults filled in")
     resources: dict[str, Any]
@@ -326,6 +351,10 @@ class Job(ResponseModel):
     outputs: dict[str, JobOutputOut]
     settings: dict[str, Any] = Field(description="the effective settings (overrides applied)")
     progress: JobProgress
+    steps: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="pipeline jobs: each step's name, status, times, error and log file",
+    )
     error: str | None = Field(default=None, description="the first root cause, in one line")
     failures: list[JobFailure] = Field(
         default_factory=list, description="mini-batches that failed for good (detail view only)"

@@ -46,6 +46,7 @@ class DatastoreCreate(RequestModel):
 
 
 class Datastore(ResponseModel):
+    id: str = Field(description="Azure ML resource id; <id>/paths/<path> is a reference")
     name: str
     type: DatastoreType
     description: str
@@ -75,6 +76,7 @@ class ModelVersionCreate(RequestModel):
 
 
 class AssetVersion(ResponseModel):
+    id: str = Field(description="Azure ML resource id, usable as a reference")
     name: str
     version: str
     type: str
@@ -86,6 +88,10 @@ class AssetVersion(ResponseModel):
     created_by: str | None = None
     created_at: datetime
     reference: str = Field(description="how jobs name this version, e.g. data:heart:2")
+    properties: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what the files declare: an MLflow model's flavors, signature, requirements",
+    )
 
 
 class Asset(ResponseModel):

@@ -22,13 +22,16 @@ from wharf.sdk._batch_specs import (
     Input,
     Output,
     code_files,
+    invalid,
     prepare_deployment,
+    resolve_local,
     to_input,
     to_output,
     upload_input,
 )
+from wharf.sdk._entities import Model
 from wharf.sdk._errors import ConflictError
-from wharf.sdk._storage import Progress
+from wharf.sdk._storage import Progress, is_local_path
 
 if TYPE_CHECKING:
     from wharf.sdk._client import Client
@@ -77,7 +80,7 @@ class BatchDeployment(BaseModel):
     description: str = ""
     tags: dict[str, str] = Field(default_factory=dict)
     code_configuration: dict[str, Any] | None = None
-    model: str | None = None
+    model: str | dict[str, Any] | None = None
     environment: dict[str, Any] | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
     resources: dict[str, Any] | None = None
@@ -307,7 +310,27 @@ class BatchDeploymentOperations:
         else:
             base = deployment.get("base_path")
             spec = {k: v for k, v in deployment.items() if k not in _SERVER_FIELDS}
-        return prepare_deployment(spec, Path(str(base or os.getcwd())), self._upload_code)
+        folder = Path(str(base or os.getcwd()))
+        return prepare_deployment(
+            self._register_inline_model(spec, folder), folder, self._upload_code
+        )
+
+    def _register_inline_model(self, spec: dict[str, Any], base: Path) -> dict[str, Any]:
+        """An inline ``model: {name, path}`` (Azure's YAML) is registered as a model version
+        first, as Azure does, and the deployment names that version."""
+        model = spec.get("model")
+        if not isinstance(model, Mapping):
+            return spec
+        fields = {k: v for k, v in model.items() if k != "$schema"}
+        if not fields.get("name") or not fields.get("path"):
+            raise invalid("an inline model: needs a name and a path (or write model:<name>@latest)")
+        path = str(fields["path"])
+        if is_local_path(path):
+            fields["path"] = str(resolve_local(path, base))
+        if fields.get("version") is not None:
+            fields["version"] = str(fields["version"])
+        created = self._client.models.create_or_update(Model.model_validate(fields))
+        return {**spec, "model": created.reference or f"model:{created.name}:{created.version}"}
 
     def _upload_code(self, folder: Path, target: str) -> str:
         store = self._client.datastores.get_default().name
@@ -360,9 +383,10 @@ class BatchDeploymentOperations:
         current = deployment_spec(self.get(name, endpoint_name))
         spec = merge(current, changes)
         spec.update(name=name, endpoint_name=endpoint_name)
+        folder = Path(base_path or os.getcwd())
         body = prepare_deployment(
-            {k: v for k, v in spec.items() if v is not None},
-            Path(base_path or os.getcwd()),
+            self._register_inline_model({k: v for k, v in spec.items() if v is not None}, folder),
+            folder,
             self._upload_code,
         )
         return self._send("PUT", body, set_default, f"/{quote(name)}")

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from wharf.sdk._errors import InvalidRequestError
-from wharf.sdk._storage import folder_files, is_local_path
+from wharf.sdk._storage import folder_files, is_local_path, is_reference_text
 
 LITERAL_TYPES = ("string", "integer", "number", "boolean")
 Upload = Callable[[Path, str], str]
@@ -38,7 +38,7 @@ class Input(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = "uri_folder"
+    type: str | None = "uri_folder"
     path: str | None = None
     default: Any = None
     value: Any = None
@@ -57,6 +57,8 @@ class Input(BaseModel):
             return {"type": self.type, "value": value}
         if self.path is None:
             raise invalid(f"an input of type {self.type} needs a path")
+        if self.type is None:  # the server finds whether the path is a file or a folder
+            return {"path": self.path}
         return {"type": self.type, "path": self.path}
 
 
@@ -99,6 +101,10 @@ def to_input(name: str, value: Any) -> Input:
             else:
                 raise invalid(f"input {name!r} needs a path or a value")
         return Input.model_validate(fields)
+    if isinstance(value, str) and is_reference_text(value):
+        # Azure reads a string that names data (inputs.yml's "azureml:heart@latest", the
+        # SDK's "https://...") as a data input; the server tells a file from a folder.
+        return Input(type=None, path=value.strip())
     if isinstance(value, (str, int, float, bool)):
         return Input(type=literal_type(value), value=value)
     raise invalid(f"input {name!r} must be an Input, a mapping or a plain value, not {value!r}")
@@ -252,6 +258,34 @@ def _prepare_component(
     prepared = dict(component)
     if "code" in prepared:
         prepared["code"] = prepare_code(prepared["code"], base, target, upload)
+    if "environment" in prepared:
+        prepared["environment"] = prepare_environment(prepared["environment"], base)
+    if isinstance(prepared.get("jobs"), Mapping):  # a pipeline: each step's code and environment
+        prepared["jobs"] = {
+            name: _prepare_step(name, step, base, target, upload)
+            for name, step in prepared["jobs"].items()
+        }
+    return prepared
+
+
+def _prepare_step(name: str, step: Any, base: Path, target: str, upload: Upload) -> Any:
+    """A pipeline step: its ``component:`` file read (relative to the pipeline file), its code
+    uploaded and its environment files read."""
+    if not isinstance(step, Mapping):
+        return step
+    prepared = dict(step)
+    component = prepared.get("component")
+    step_base = base
+    if isinstance(component, str) and is_local_path(component):
+        component_file = resolve_local(component, base)
+        component = read_yaml_mapping(component_file, f"step {name} component")
+        component.pop("$schema", None)
+        step_base = component_file.parent
+    if isinstance(component, Mapping):
+        inline = _prepare_component(component, step_base, f"{target}/{name}", upload)
+        prepared["component"] = inline
+    if "code" in prepared:
+        prepared["code"] = prepare_code(prepared["code"], base, f"{target}/{name}", upload)
     if "environment" in prepared:
         prepared["environment"] = prepare_environment(prepared["environment"], base)
     return prepared

@@ -27,6 +27,7 @@ class Data(BaseModel):
     created_by: str | None = None
     created_at: datetime | None = None
     reference: str | None = Field(default=None, description="e.g. data:heart:2")
+    id: str | None = Field(default=None, description="Azure ML resource id, a reference too")
 
 
 class Model(BaseModel):
@@ -44,6 +45,10 @@ class Model(BaseModel):
     created_by: str | None = None
     created_at: datetime | None = None
     reference: str | None = Field(default=None, description="e.g. model:heart-clf:1")
+    id: str | None = Field(default=None, description="Azure ML resource id, a reference too")
+    properties: dict[str, Any] = Field(
+        default_factory=dict, description="an MLflow model's flavors, signature, requirements"
+    )
 
     @model_validator(mode="before")
     @classmethod

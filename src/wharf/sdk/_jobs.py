@@ -52,10 +52,16 @@ class JobOperations:
         endpoint_name: str | None = None,
         status: str | None = None,
         limit: int | None = None,
+        experiment_name: str | None = None,
     ) -> builtins.list[Job]:
-        """Jobs, newest first, optionally of one endpoint or in one state (without their
-        ``failures``: ``get`` has them)."""
-        given = {"endpoint": endpoint_name, "status": status, "limit": limit}
+        """Jobs, newest first, optionally of one endpoint, one experiment or in one state
+        (without their ``failures``: ``get`` has them)."""
+        given = {
+            "endpoint": endpoint_name,
+            "experiment_name": experiment_name,
+            "status": status,
+            "limit": limit,
+        }
         params = {k: v for k, v in given.items() if v is not None}
         found = self._client._request("GET", self._path(), params=params)
         return [Job.model_validate(j) for j in found]

@@ -21,12 +21,26 @@ if TYPE_CHECKING:
 CHUNK_SIZE = 1024 * 1024
 Entity = TypeVar("Entity", Data, Model)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_REFERENCE_SCHEME = re.compile(
+    r"^(azureml:|data:|model:|wharf://|https://|s3://|az://|abfss?://|gs://|gcs://)", re.I
+)
+_AZURE_ID = re.compile(r"^/subscriptions/[^/]+/resourcegroups/[^/]+/", re.I)
 Progress = Callable[[int], None]
 
 
 def is_local_path(path: str) -> bool:
-    """Whether ``path`` should be uploaded: it exists here, or has no URI scheme."""
-    return os.path.exists(path) or not _SCHEME.match(path)
+    """Whether ``path`` should be uploaded: it exists here, or has no URI scheme and is not
+    an Azure resource id (``/subscriptions/...``, what Azure scripts take from ``.id``)."""
+    if os.path.exists(path):
+        return True
+    return not _SCHEME.match(path) and not _AZURE_ID.match(path.strip())
+
+
+def is_reference_text(text: str) -> bool:
+    """Whether a plain string names data rather than being a literal: it has a scheme
+    (``azureml:``, ``data:``, ``wharf://``, ``https://``...) or is an Azure resource id."""
+    stripped = text.strip()
+    return bool(_REFERENCE_SCHEME.match(stripped)) or bool(_AZURE_ID.match(stripped))
 
 
 def folder_files(folder: Path, *, skip: Callable[[str], bool] | None = None) -> builtins.list[Path]:

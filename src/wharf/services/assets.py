@@ -38,6 +38,7 @@ class NewVersion:
     description: str = ""
     tags: dict[str, Any] = field(default_factory=dict)
     flavor: str | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
 
 
 def check_asset_name(kind: AssetKind, name: str) -> str:
@@ -99,6 +100,7 @@ def create_asset_version(
         description=new.description,
         tags=dict(new.tags),
         flavor=new.flavor,
+        properties=dict(new.properties),
         created_by=created_by,
     )
     session.add(record)

@@ -22,16 +22,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wharf.batch.components import parse_component_spec
+from wharf.batch.pipelines import parse_pipeline
 from wharf.batch.settings import parse_batch_settings
 from wharf.build.environments import Environment, ensure_environment
 from wharf.errors import Conflict, Invalid, NotFound
-from wharf.services import auth, batch_endpoints, job_storage, workspaces
+from wharf.services import assets, auth, batch_endpoints, job_storage, workspaces
 from wharf.services.deployment_code import (
     check_code,
+    conda_notes,
     environment_plan,
+    environment_python,
     write_environment_folder,
 )
+from wharf.services.mlflow_models import driver_requirements
 from wharf.services.platform import Platform
+from wharf.storage.references import AssetReference, parse_reference
 from wharf.store.models import BatchDeployment, BatchEndpoint, Workspace
 from wharf.store.types import utcnow
 
@@ -55,6 +60,8 @@ class DeploymentSpec:
     entry: str | None = None
     inputs: Mapping[str, Any] = field(default_factory=dict)
     outputs: Mapping[str, Any] = field(default_factory=dict)
+    jobs: Mapping[str, Any] | None = None
+    """A pipeline's steps (Azure's pipeline component ``jobs:``)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,8 @@ class _Checked:
     model_reference: str | None
     settings: dict[str, Any]
     component: dict[str, Any]
+    model_requirements: list[str] | None = None
+    """An MLflow model deployment's packages, from the model's own files."""
 
 
 def deployment_root(platform: Platform, workspace: str, endpoint: str, name: str) -> Path:
@@ -96,12 +105,18 @@ def _check_spec(
             f"{endpoint.name!r} in the path",
             field="endpoint_name",
         )
-    if spec.type not in ("model", "component"):
-        raise Invalid(f"deployment type {spec.type!r} is not model or component", field="type")
+    if spec.type not in ("model", "component", "pipeline"):
+        raise Invalid(
+            f"deployment type {spec.type!r} is not model, component or pipeline", field="type"
+        )
+    if spec.type == "pipeline":
+        return _check_pipeline(session, principal, workspace, spec)
     if not spec.code:
+        if spec.type == "model" and spec.model and not spec.scoring_script:
+            return _check_mlflow(session, principal, workspace, spec)
         raise Invalid(
             "a deployment needs code_configuration.code: a folder reference (the CLI and SDK "
-            "upload a local folder)",
+            "upload a local folder), unless its model is an MLflow model",
             field="code_configuration.code",
         )
     component: dict[str, Any] = {}
@@ -141,24 +156,142 @@ def _check_spec(
             "local folder there), not a URL",
             field="code_configuration.code",
         )
-    model = None
-    if spec.model:
-        model = job_storage.pin_reference(
+    model = _pin_model(session, principal, workspace, spec.model) if spec.model else None
+    return _Checked(spec, kind, code.reference, model, checked_settings, component)
+
+
+def _check_mlflow(
+    session: Session, principal: auth.Principal, workspace: Workspace, spec: DeploymentSpec
+) -> _Checked:
+    """A model deployment without code: its model must be an MLflow model, which Wharf's
+    driver scores (as Azure ML does), in an environment from the model's own files."""
+    if spec.entry or spec.inputs or spec.outputs:
+        raise Invalid(
+            "entry, inputs and outputs belong to component deployments (type: component)",
+            field="type",
+        )
+    assert spec.model is not None
+    model = _pin_model(session, principal, workspace, spec.model)
+    reference = parse_reference(model, azureml_kind="model")
+    assert isinstance(reference, AssetReference)
+    version = assets.read_asset_version(
+        session, workspace, "model", reference.name, version=reference.version
+    )
+    mlflow = (version.properties or {}).get("mlflow")
+    if version.flavor != "mlflow" or not isinstance(mlflow, dict):
+        raise Invalid(
+            f"model {spec.model!r} is not an MLflow model, so the deployment needs "
+            "code_configuration (a scoring script); register an MLflow model with "
+            "'wharf model create --type mlflow_model --path DIR'",
+            field="code_configuration.code",
+        )
+    if spec.requirements is not None or spec.conda_file is not None:
+        requirements = None  # the deployment's own environment wins over the model's files
+    else:
+        requirements = driver_requirements(list(mlflow.get("requirements") or []))
+    settings = dict(spec.settings)
+    if spec.instance_count is not None:
+        settings["instance_count"] = spec.instance_count
+    checked_settings = parse_batch_settings(settings).model_dump(mode="json")
+    return _Checked(spec, "mlflow_model", "", model, checked_settings, {}, requirements)
+
+
+def _check_pipeline(
+    session: Session, principal: auth.Principal, workspace: Workspace, spec: DeploymentSpec
+) -> _Checked:
+    """A pipeline: its steps wired and ordered, each step's code pinned."""
+    if spec.code or spec.scoring_script or spec.model:
+        raise Invalid(
+            "a pipeline deployment takes component: with jobs:; each step has its own code",
+            field="code_configuration",
+        )
+    raw = {"inputs": dict(spec.inputs), "outputs": dict(spec.outputs), "jobs": spec.jobs or {}}
+    pipeline = parse_pipeline(raw)
+    jobs: dict[str, Any] = {}
+    for step in pipeline.steps:
+        body = dict(raw["jobs"][step.name])
+        inline = body.pop("component", None)
+        if isinstance(inline, Mapping):
+            body = {**inline, **body}
+        if step.code is None:
+            raise Invalid(f"step {step.name!r} needs code", field=f"component.jobs.{step.name}")
+        body["code"] = job_storage.pin_reference(
             session,
             principal,
             workspace,
-            spec.model,
-            what="model",
-            field="model",
-            azureml_kind="model",
+            step.code,
+            what=f"step {step.name!r} code",
+            field=f"component.jobs.{step.name}.code",
         ).reference
-        if not model.startswith("model:"):
-            raise Invalid(
-                f"model {spec.model!r} is not a model reference: register the folder with "
-                "'wharf model create' and give model:<name>@latest",
-                field="model",
+        jobs[step.name] = body
+    component = {
+        "inputs": {k: v.model_dump(mode="json") for k, v in pipeline.inputs.items()},
+        "outputs": {k: v.model_dump(mode="json") for k, v in pipeline.outputs.items()},
+        "jobs": jobs,
+        "order": [step.name for step in pipeline.steps],
+    }
+    given = dict(spec.settings)
+    given.pop("default_compute", None)  # Azure's compute cluster: steps run on this server
+    if given.pop("continue_on_step_failure", False):
+        raise Invalid(
+            "continue_on_step_failure is not supported: a failed step fails the job",
+            field="settings.continue_on_step_failure",
+        )
+    settings = parse_batch_settings(given).model_dump(mode="json")
+    return _Checked(spec, "pipeline", "", None, settings, component)
+
+
+def materialise_steps(
+    platform: Platform, workspace: str, folder: Path, component: Mapping[str, Any]
+) -> Environment:
+    """Copy each step's code and build its environment (``folder/steps/<step>``); returns the
+    first step's environment, which the deployment shows."""
+    first: Environment | None = None
+    for name in component["order"]:
+        body = component["jobs"][name]
+        step_folder = folder / "steps" / name
+        with platform.transaction() as session:
+            ws = workspaces.read_workspace(session, workspace)
+            location = job_storage.locate(
+                session, platform, ws, body["code"], what=f"step {name!r} code"
             )
-    return _Checked(spec, kind, code.reference, model, checked_settings, component)
+        if job_storage.path_kind(location) != "uri_folder":
+            raise Invalid(
+                f"step {name!r} code {body['code']!r} is not a folder",
+                field=f"component.jobs.{name}.code",
+            )
+        code_dir = job_storage.copy_to_local(location, step_folder / "code")
+        environment = (
+            body.get("environment") if isinstance(body.get("environment"), Mapping) else {}
+        )
+        source = write_environment_folder(
+            step_folder / "environment",
+            "scoring_script",
+            code_dir,
+            environment.get("requirements"),
+            environment.get("conda_file"),
+        )
+        built = ensure_environment(
+            environment_plan(step_folder, source),
+            platform.settings.envs_dir,
+            python=environment_python(step_folder),
+        )
+        first = first or built
+    assert first is not None
+    return first
+
+
+def _pin_model(session: Session, principal: auth.Principal, workspace: Workspace, text: str) -> str:
+    model = job_storage.pin_reference(
+        session, principal, workspace, text, what="model", field="model", azureml_kind="model"
+    ).reference
+    if not model.startswith("model:"):
+        raise Invalid(
+            f"model {text!r} is not a model reference: register the folder with "
+            "'wharf model create' and give model:<name>@latest",
+            field="model",
+        )
+    return model
 
 
 def _materialise(
@@ -170,6 +303,26 @@ def _materialise(
     root = deployment_root(platform, workspace, endpoint, spec.name)
     folder = root / f"rev-{secrets.token_hex(6)}"
     try:
+        if checked.kind == "pipeline":
+            environment = materialise_steps(platform, workspace, folder, checked.component)
+            return folder, "pipeline", environment
+        if checked.kind == "mlflow_model":
+            (folder / "code").mkdir(parents=True)
+            source = write_environment_folder(
+                folder / "environment",
+                checked.kind,
+                folder / "code",
+                checked.model_requirements
+                if checked.model_requirements is not None
+                else spec.requirements,
+                None if checked.model_requirements is not None else spec.conda_file,
+            )
+            source = "model" if checked.model_requirements is not None else source
+            plan = environment_plan(folder, source)
+            environment = ensure_environment(
+                plan, platform.settings.envs_dir, python=environment_python(folder)
+            )
+            return folder, source, environment
         with platform.transaction() as session:
             ws = workspaces.read_workspace(session, workspace)
             location = job_storage.locate(
@@ -188,7 +341,9 @@ def _materialise(
             folder / "environment", checked.kind, code_dir, spec.requirements, spec.conda_file
         )
         plan = environment_plan(folder, source)
-        environment = ensure_environment(plan, platform.settings.envs_dir)
+        environment = ensure_environment(
+            plan, platform.settings.envs_dir, python=environment_python(folder)
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -247,6 +402,9 @@ def save_deployment(
             deployment.environment_source = source
             deployment.environment_key = environment.key
             deployment.environment_reused = environment.reused
+            deployment.environment_notes = (
+                conda_notes(spec.conda_file) if spec.conda_file is not None else {}
+            )
             deployment.settings = checked.settings
             deployment.folder = str(folder)
             session.flush()

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from wharf.errors import Invalid
 from wharf.services import assets, auth, datastores
 from wharf.services.assets import AssetKind, NewVersion
+from wharf.services.mlflow_models import read_mlflow_model
 from wharf.services.platform import Platform
 from wharf.storage.references import (
     AssetReference,
@@ -111,7 +112,12 @@ def create_model_version(
     canonical = check_storage_path(
         session, platform, principal, workspace, path, expect="uri_folder"
     )
-    new = NewVersion("uri_folder", canonical, version, description, dict(tags or {}), flavor)
+    properties: dict[str, Any] = {}
+    if flavor == "mlflow":
+        properties["mlflow"] = read_mlflow_model(session, platform, workspace, canonical)
+    new = NewVersion(
+        "uri_folder", canonical, version, description, dict(tags or {}), flavor, properties
+    )
     return assets.create_asset_version(
         session, workspace, "model", name, new, created_by=principal.user_name
     )

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from wharf.services.platform import Platform
 
 DEFAULT_DATASTORE = "default"
+AZURE_DEFAULT_ALIAS = "workspaceblobstore"
 DATASTORE_TYPES = ("local", "s3", "azure_blob", "gcs")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,254}$")
 
@@ -116,9 +117,17 @@ def create_datastore(
 
 
 def _find(session: Session, workspace: Workspace, name: str) -> Datastore | None:
-    return session.scalar(
+    found = session.scalar(
         select(Datastore).where(Datastore.workspace_id == workspace.id, Datastore.name == name)
     )
+    if found is None and name == AZURE_DEFAULT_ALIAS:
+        # Azure's scripts name the default datastore so; a datastore really called that wins.
+        found = session.scalar(
+            select(Datastore).where(
+                Datastore.workspace_id == workspace.id, Datastore.is_default.is_(True)
+            )
+        )
+    return found
 
 
 def read_datastore(session: Session, workspace: Workspace, name: str) -> Datastore:

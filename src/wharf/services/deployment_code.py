@@ -9,9 +9,15 @@ conda file's pip dependencies, or a model project's own ``requirements.txt``.
 from __future__ import annotations
 
 import ast
+import os
+import platform
+import re
+import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from uv import find_uv_bin
 
 from wharf.build.detect import PYTHON_MARKERS, PythonProject, detect_builder
 from wharf.build.install import InstallPlan, plan_install
@@ -107,6 +113,70 @@ def conda_pip_requirements(conda_file: Mapping[str, Any]) -> list[str]:
     return found
 
 
+_CONDA_SPEC = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?:[=<>!~]=?\s*([^\s]*))?")
+PYTHON_NOTE = "python.txt"
+
+
+def conda_notes(conda_file: Mapping[str, Any]) -> dict[str, Any]:
+    """What a conda file asks for beyond pip: ``python=3.X`` (honoured when uv finds such an
+    interpreter here, else the deployment says which it uses instead and why) and other conda
+    packages, which Wharf does not install and lists as ignored."""
+    notes: dict[str, Any] = {"ignored": []}
+    for dependency in conda_file.get("dependencies") or []:
+        if isinstance(dependency, Mapping) or not isinstance(dependency, str | int | float):
+            continue
+        text = str(dependency).strip()
+        match = _CONDA_SPEC.match(text)
+        name = match.group(1).lower() if match else text
+        if name == "pip":  # the installer itself: uv takes its place
+            continue
+        if name == "python" and match is not None and match.group(2):
+            notes.update(_pick_python(match.group(2).rstrip(".*")))
+            continue
+        notes["ignored"].append(text)
+    if notes["ignored"]:
+        notes["ignored_note"] = (
+            "conda packages are not installed (Wharf builds with pip/uv): list them under pip: "
+            "if the code needs them"
+        )
+    return notes
+
+
+def _pick_python(wanted: str) -> dict[str, Any]:
+    found = find_python(wanted)
+    if found is not None:
+        return {"python_requested": wanted, "python": found}
+    return {
+        "python_requested": wanted,
+        "python": None,
+        "python_note": f"python {wanted} (from the conda file) is not installed on this server; "
+        f"the environment uses the server's Python {platform.python_version()} instead",
+    }
+
+
+def find_python(version: str) -> str | None:
+    """An installed interpreter of ``version`` that uv finds (never downloaded), or None."""
+    try:
+        done = subprocess.run(
+            [find_uv_bin(), "python", "find", version],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"},
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    path = done.stdout.strip()
+    return path if done.returncode == 0 and path else None
+
+
+def environment_python(deployment_folder: Path) -> str | None:
+    """The interpreter a deployment revision's environment is built on (None: the server's)."""
+    note = deployment_folder / "environment" / PYTHON_NOTE
+    return note.read_text().strip() or None if note.is_file() else None
+
+
 def check_requirements(lines: Sequence[str], field: str) -> list[str]:
     checked = []
     for line in lines:
@@ -144,6 +214,9 @@ def write_environment_folder(
     elif conda_file is not None:
         lines = check_requirements(conda_pip_requirements(conda_file), "environment.conda_file")
         source = "conda_file"
+        python = conda_notes(conda_file).get("python")
+        if python:
+            (folder / PYTHON_NOTE).write_text(python)
     elif kind == "model_project" and any((code_dir / m).is_file() for m in PYTHON_MARKERS):
         return "project"
     else:
@@ -157,5 +230,5 @@ def environment_plan(deployment_folder: Path, source: str) -> InstallPlan:
     if source == "project":
         return plan_install(detect_builder(deployment_folder / "code"))
     root = (deployment_folder / "environment").resolve()
-    markers = ("requirements.txt",) if source in ("requirements", "conda_file") else ()
+    markers = ("requirements.txt",) if source in ("requirements", "conda_file", "model") else ()
     return plan_install(PythonProject(root=root, markers=markers))

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from wharf.batch.components import ComponentInput, coerce_input
 from wharf.batch.settings import OUTPUT_FORMATS, BatchSettings, override_batch_settings
-from wharf.errors import Conflict, Invalid
+from wharf.errors import Conflict, Invalid, NotFound
 from wharf.services import auth, batch_deployments, batch_endpoints, job_storage, jobs
 from wharf.services.naming import check_name_text
 from wharf.services.platform import Platform
+from wharf.storage.references import describe_reference, looks_like_reference
 from wharf.storage.urls import check_public_url
 from wharf.store.models import BatchDeployment, BatchEndpoint, Job, Workspace
 from wharf.store.types import utcnow
@@ -44,6 +45,20 @@ class InputValue:
     @property
     def is_literal(self) -> bool:
         return self.path is None or self.type in LITERAL_TYPES
+
+    def as_data(self) -> InputValue:
+        """A plain string that names data (``azureml:heart@latest``, ``https://...``) read as
+        a data input, as Azure reads one in ``inputs:``; anything else unchanged."""
+        if self.path is None and isinstance(self.value, str) and looks_like_reference(self.value):
+            return InputValue(type=None, path=self.value.strip())
+        return self
+
+    def as_literal(self) -> InputValue:
+        """A path given where a literal is declared (a string the caller's SDK took for a
+        reference) read back as the literal text."""
+        if self.path is not None and self.type is None and self.value is None:
+            return InputValue(type="string", value=self.path)
+        return self
 
 
 @dataclass(frozen=True)
@@ -93,8 +108,10 @@ def invoke_endpoint(
     except Invalid as exc:
         raise Invalid(f"params_override: {exc.detail}", field="params_override") from None
     check = _Checker(session, platform, principal, workspace, name)
-    if deployment.kind == "component":
+    if deployment.kind in ("component", "pipeline"):
         inputs, outputs = check.component(deployment, spec)
+        if deployment.kind == "pipeline":
+            outputs.update(check.step_outputs(deployment))
     else:
         inputs, outputs, settings = check.model(spec, settings)
     job = Job(
@@ -256,7 +273,25 @@ class _Checker:
                 )
             except Invalid as exc:
                 raise Invalid(f"{what}: {exc.detail}", field=f"inputs.{name}") from None
+            self._check_url_exists(what, name, pinned.reference)
         return {"type": wanted or "uri_file", "path": value.path, "reference": pinned.reference}
+
+    def _check_url_exists(self, what: str, name: str, reference: str) -> None:
+        """A missing file is refused now, not when the job runs minutes later."""
+        location = job_storage.locate(
+            self.session, self.platform, self.workspace, reference, what=what
+        )
+        try:
+            with location.translate_errors():
+                found = location.fs.exists(location.path)
+        except NotFound:
+            found = False
+        if not found:
+            raise Invalid(
+                f"{what}: {describe_reference(reference)} does not exist (nothing answers "
+                "at that address)",
+                field=f"inputs.{name}",
+            )
 
     def output(
         self,
@@ -306,15 +341,16 @@ class _Checker:
     def model(
         self, spec: InvokeSpec, settings: BatchSettings
     ) -> tuple[dict[str, Any], dict[str, Any], BatchSettings]:
-        for name, value in spec.inputs.items():
+        given_inputs = {name: value.as_data() for name, value in spec.inputs.items()}
+        for name, value in given_inputs.items():
             if value.is_literal:
                 raise Invalid(
                     f"input {name!r} is a literal value; a model deployment takes one data input "
                     "(uri_folder or uri_file), no literals",
                     field=f"inputs.{name}",
                 )
-        if len(spec.inputs) != 1:
-            names = ", ".join(repr(n) for n in spec.inputs) or "none"
+        if len(given_inputs) != 1:
+            names = ", ".join(repr(n) for n in given_inputs) or "none"
             raise Invalid(
                 f"a model deployment takes exactly one data input; got {names}", field="inputs"
             )
@@ -325,7 +361,7 @@ class _Checker:
                     f"is {MODEL_OUTPUT!r}",
                     field=f"outputs.{name}",
                 )
-        ((name, value),) = spec.inputs.items()
+        ((name, value),) = given_inputs.items()
         inputs = {name: self.data_input(name, value, None)}
         given = spec.outputs.get(MODEL_OUTPUT, OutputValue())
         if settings.output_format is None:  # summary_only: a folder for the script's own files
@@ -333,12 +369,29 @@ class _Checker:
             return inputs, outputs, settings
         output = self.output(MODEL_OUTPUT, given, want="file", file_name=settings.output_file_name)
         file_name = PurePosixPath(output["reference"]).name
-        if file_name != settings.output_file_name:
+        # A file path without a known extension (Azure's "batch-jobs/my-unique-path") is
+        # written there in the format of output_file_name; a known one picks the format.
+        known = PurePosixPath(file_name).suffix.lower() in OUTPUT_FORMATS
+        if known and file_name != settings.output_file_name:
             try:
                 settings = override_batch_settings(settings, {"output_file_name": file_name})
             except Invalid as exc:
                 raise Invalid(f"output 'score': {exc.detail}", field="outputs.score") from None
         return inputs, {MODEL_OUTPUT: output}, settings
+
+    def step_outputs(self, deployment: BatchDeployment) -> dict[str, Any]:
+        """The outputs of pipeline steps that no pipeline output takes: kept with the job
+        (``<step>.<output>``, under the job's folder) so that they can be downloaded."""
+        kept: dict[str, Any] = {}
+        for step in deployment.component.get("order", []):
+            body = deployment.component["jobs"][step]
+            for name, value in (body.get("outputs") or {}).items():
+                bound = value.get("path") if isinstance(value, Mapping) else value
+                if bound is None:
+                    kept[f"{step}.{name}"] = self.output(
+                        f"{step}.{name}", OutputValue(), want="folder"
+                    )
+        return kept
 
     def component(
         self, deployment: BatchDeployment, spec: InvokeSpec
@@ -367,7 +420,11 @@ class _Checker:
         inputs: dict[str, Any] = {}
         for name, declared in declared_inputs.items():
             value = spec.inputs.get(name)
+            if value is not None:
+                value = value.as_data() if declared.type in DATA_TYPES else value.as_literal()
             if declared.type in DATA_TYPES:
+                if value is None and declared.default is not None:
+                    value = InputValue(type=None, path=str(declared.default))
                 if value is None:
                     if not declared.optional:
                         raise Invalid(f"input {name!r} is required", field=f"inputs.{name}")

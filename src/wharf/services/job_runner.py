@@ -24,14 +24,23 @@ from wharf.batch.components import ComponentJob, parse_component_spec, run_compo
 from wharf.batch.engine import BatchJob, ExecutorFactory, JobProgress, JobResult, run_job
 from wharf.batch.executor import LocalExecutor
 from wharf.batch.joblog import JobLog
-from wharf.batch.launch import ModelProject, Scorer, ScoringScript
+from wharf.batch.launch import (
+    AZURE_MODELS_FOLDER,
+    MlflowModel,
+    ModelProject,
+    Scorer,
+    ScoringScript,
+    azure_model_layout,
+)
 from wharf.batch.output import discard_staging
+from wharf.batch.pipelines import parse_pipeline
 from wharf.batch.settings import BatchSettings
+from wharf.batch.steps import PipelineJob, StepRun, run_pipeline
 from wharf.build.environments import ensure_environment
 from wharf.errors import ServiceError
 from wharf.logfiles import LogRotation
 from wharf.services import job_storage, jobs, workspaces
-from wharf.services.deployment_code import environment_plan
+from wharf.services.deployment_code import environment_plan, environment_python
 from wharf.services.job_state import DatabaseStateStore
 from wharf.services.platform import Platform
 from wharf.store.models import Job, Workspace
@@ -106,7 +115,7 @@ class _JobRun:
         logger.info("job %s/%s is %s", self.workspace, self.name, status)
         # Only the log stays: outputs are in their datastore, inputs where they came from.
         discard_staging(self.dir)
-        for folder in ("inputs", "model", "outputs"):
+        for folder in ("inputs", "model", "outputs", AZURE_MODELS_FOLDER):
             shutil.rmtree(self.dir / folder, ignore_errors=True)
         for marker in self.dir.glob("*.complete"):
             marker.unlink()
@@ -132,8 +141,14 @@ class _JobRun:
         if self.resumed:
             self.log.write(f"resuming job {self.name} after a server restart")
         self.log.write(f"preparing job {self.name}")
+        if self.kind == "pipeline":
+            return self.execute_pipeline()
         plan = environment_plan(Path(self.spec["folder"]), self.spec["environment_source"])
-        environment = ensure_environment(plan, self.platform.settings.envs_dir)
+        environment = ensure_environment(
+            plan,
+            self.platform.settings.envs_dir,
+            python=environment_python(Path(self.spec["folder"])),
+        )
         inputs = {
             name: self.bring_input(name, value) for name, value in self.spec["inputs"].items()
         }
@@ -148,6 +163,51 @@ class _JobRun:
             self.advance(jobs.FINALIZING)
             self.upload_outputs()
         return result
+
+    def execute_pipeline(self) -> JobResult:
+        folder = Path(self.spec["folder"])
+        steps: dict[str, StepRun] = {}
+        for name in self.spec["component"]["order"]:
+            step_folder = folder / "steps" / name
+            has_requirements = (step_folder / "environment" / "requirements.txt").is_file()
+            environment = ensure_environment(
+                environment_plan(step_folder, "requirements" if has_requirements else "none"),
+                self.platform.settings.envs_dir,
+                python=environment_python(step_folder),
+            )
+            steps[name] = StepRun(step_folder / "code", environment.python)
+        inputs = {
+            name: self.bring_input(name, value) for name, value in self.spec["inputs"].items()
+        }
+        self.advance(jobs.RUNNING)
+        shutil.rmtree(self.dir / "outputs", ignore_errors=True)  # a resumed pipeline starts over
+        shutil.rmtree(self.dir / "steps", ignore_errors=True)
+        component = self.spec["component"]
+        pipeline = parse_pipeline(
+            {
+                "inputs": component["inputs"],
+                "outputs": component["outputs"],
+                "jobs": component["jobs"],
+            }
+        )
+        job = PipelineJob(
+            job_id=self.name,
+            pipeline=pipeline,
+            steps=steps,
+            job_dir=self.dir,
+            inputs=inputs,
+            outputs={name: self.local_output(name) for name in self.spec["outputs"]},
+            environment_variables=self.settings.environment_variables,
+        )
+        result = run_pipeline(job, cancel=self.cancel, on_steps=self.record_steps)
+        if result.status == "completed":
+            self.advance(jobs.FINALIZING)
+            self.upload_outputs()
+        return result
+
+    def record_steps(self, steps: list[dict[str, Any]]) -> None:
+        with self.platform.transaction() as session:
+            jobs.record_steps(session, self.job_id, steps)
 
     def advance(self, to: str) -> None:
         with self.platform.transaction() as session:
@@ -164,7 +224,9 @@ class _JobRun:
 
     def bring_model(self) -> Path | None:
         reference = self.spec.get("model")
-        return None if reference is None else self.bring(reference, self.dir / "model", "model")
+        if reference is None:
+            return None
+        return azure_model_layout(self.bring(reference, self.dir / "model", "model"), self.dir)
 
     def bring(self, reference: str, target: Path, what: str) -> Path:
         """A local path for a reference: where it is on a local datastore, else a copy (made
@@ -188,11 +250,13 @@ class _JobRun:
     def run_model(
         self, code_dir: Path, python: Path, inputs: dict[str, Any], model_dir: Path | None
     ) -> JobResult:
-        scorer: Scorer = (
-            ScoringScript(code_dir, self.spec["scoring_script"])
-            if self.kind == "scoring_script"
-            else ModelProject(code_dir)
-        )
+        scorer: Scorer
+        if self.kind == "scoring_script":
+            scorer = ScoringScript(code_dir, self.spec["scoring_script"])
+        elif self.kind == "mlflow_model":
+            scorer = MlflowModel(code_dir)
+        else:
+            scorer = ModelProject(code_dir)
         (input_path,) = inputs.values()
         engine_job = BatchJob(
             job_id=self.name,
@@ -238,7 +302,10 @@ class _JobRun:
     def local_output(self, name: str) -> Path:
         """Where the job writes an output before it is uploaded."""
         output = self.spec["outputs"][name]
-        if self.kind != "component":
+        if self.kind == "pipeline" and "." in name:  # a step's own output, kept with the job
+            step, _, step_output = name.partition(".")
+            return self.dir / "steps" / step / "outputs" / step_output
+        if self.kind not in ("component", "pipeline"):
             if output["type"] == "uri_folder":
                 return self.dir / "outputs" / "score"
             return self.dir / "outputs" / "score" / self.settings.output_file_name

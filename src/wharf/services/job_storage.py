@@ -93,14 +93,16 @@ def pin_reference(
                 label=reference.label,
             )
         except NotFound as exc:
-            raise NotFound(f"{what}: {exc.detail}", field=field) from None
+            shown = describe_reference(text)
+            raise NotFound(f"{what} {shown!r}: {exc.detail}", field=field) from None
         pinned = AssetReference(reference.kind, reference.name, version.version)
         return PinnedReference(format_reference(pinned), reference.kind)
     if isinstance(reference, DatastorePathReference):
         try:
             datastores.read_datastore(session, workspace, reference.datastore)
         except NotFound as exc:
-            raise NotFound(f"{what}: {exc.detail}", field=field) from None
+            shown = describe_reference(text)
+            raise NotFound(f"{what} {shown!r}: {exc.detail}", field=field) from None
         return PinnedReference(format_reference(reference), "datastore")
     assert isinstance(reference, UrlReference)
     return PinnedReference(format_reference(reference), "url")

@@ -51,6 +51,7 @@ def list_jobs(
     workspace: Workspace,
     *,
     endpoint: str | None = None,
+    experiment_name: str | None = None,
     status: str | None = None,
     limit: int = 100,
 ) -> list[Job]:
@@ -58,6 +59,8 @@ def list_jobs(
     query = select(Job).where(Job.workspace_id == workspace.id)
     if endpoint is not None:
         query = query.where(Job.endpoint == endpoint)
+    if experiment_name is not None:
+        query = query.where(Job.experiment_name == experiment_name)
     if status is not None:
         query = query.where(Job.status == status)
     return list(session.scalars(query.order_by(Job.id.desc()).limit(limit)))
@@ -107,6 +110,11 @@ def advance_job(session: Session, job_id: int, to: str) -> bool:
 
 def record_progress(session: Session, job_id: int, progress: JobProgress) -> None:
     session.execute(update(Job).where(Job.id == job_id).values(progress=asdict(progress)))
+
+
+def record_steps(session: Session, job_id: int, steps: list[dict[str, Any]]) -> None:
+    """A pipeline job's step states, as its runner sees them."""
+    session.execute(update(Job).where(Job.id == job_id).values(steps=steps))
 
 
 def finish_job(

@@ -7,7 +7,11 @@ Accepted spellings (``docs/storage.md`` has the full table):
 - Azure ML aliases: ``azureml:<name>@latest``, ``azureml:<name>:<version>``,
   ``azureml://datastores/<datastore>/paths/<path>``, and the long forms
   ``azureml://subscriptions/<s>/resourcegroups/<g>/workspaces/<w>/datastores/<d>/paths/<p>``,
-  ``azureml:/subscriptions/.../data/<name>/versions/<v>`` (one or two slashes)
+  ``azureml:/subscriptions/.../data/<name>/versions/<v>`` (one or two slashes), the same
+  ids without ``azureml:`` (what ``.id`` gives: ``/subscriptions/.../providers/
+  Microsoft.MachineLearningServices/workspaces/<w>/...``), ``azureml:/<name>@latest`` (one
+  slash), and ``azureml://locations/<l>/workspaces/<w>/data/<name>/versions/<v>`` or
+  ``.../versions/labels/latest``
 - URLs: ``s3://``, ``az://``, ``abfs://``, ``abfss://``, ``gs://``, ``gcs://``, ``https://``
 - Local paths, which only the CLI and SDK act on (they upload them first): text starting
   with ``/``, ``./``, ``../``, ``~``, ``\\`` or a Windows drive (``C:\\``), ``file:///...``,
@@ -46,6 +50,18 @@ _AZUREML_LONG = re.compile(
     r"/{1,2}subscriptions/[^/]+/resourcegroups/[^/]+/"
     r"(?:providers/microsoft\.machinelearningservices/)?workspaces/[^/]+/(?P<tail>.*)",
     re.IGNORECASE | re.DOTALL,
+)
+_AZURE_ID = re.compile(
+    r"/subscriptions/[^/]+/resourcegroups/[^/]+/providers/microsoft\.machinelearningservices/"
+    r"workspaces/[^/]+/(?:data|models|datastores)/.+",
+    re.IGNORECASE | re.DOTALL,
+)
+_AZUREML_LOCATION = re.compile(
+    r"//locations/[^/]+/workspaces/[^/]+/(?P<tail>(?:data|models)/.*)",
+    re.IGNORECASE | re.DOTALL,
+)
+AZURE_ID_PREFIX = (
+    "/subscriptions/wharf/resourceGroups/wharf/providers/Microsoft.MachineLearningServices"
 )
 _SHOWN_LENGTH = 200
 _URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:?#]*):[^/@?#]*@")
@@ -136,6 +152,17 @@ def parse_reference(text: str, *, azureml_kind: AssetKind = "data") -> Reference
         ) from None
 
 
+def looks_like_reference(text: str) -> bool:
+    """Whether plain text names data rather than being a string literal: it starts with a
+    reference scheme (``azureml:``, ``data:``, ``wharf://``, ``https://``, ``s3://``...) or
+    is an Azure resource id. Azure reads such strings in ``inputs:`` as data inputs."""
+    stripped = text.strip()
+    match = _SCHEME.match(stripped)
+    if match is not None:
+        return match.group(1).lower() in ("azureml", "data", "model", "wharf", *URL_SCHEMES)
+    return _AZURE_ID.fullmatch(stripped) is not None
+
+
 def parse_asset_name(text: str, kind: AssetKind) -> AssetReference:
     """One asset as people name it on a command line: ``heart``, ``heart@latest``,
     ``heart:2``, or any asset reference (``data:heart:2``, ``azureml:heart@latest``).
@@ -160,6 +187,14 @@ def format_reference(reference: Reference) -> str:
     if isinstance(reference, UrlReference):
         return reference.url
     return reference.path
+
+
+def azure_id(workspace: str, collection: str, name: str, version: str | None = None) -> str:
+    """The Azure ML resource id of an asset version (``collection``: ``data`` or ``models``)
+    or of a datastore (``datastores``, no version), as Azure scripts read ``.id``; it parses
+    back to the same thing (the subscription and group are placeholders)."""
+    tail = f"{collection}/{name}" + (f"/versions/{version}" if version is not None else "")
+    return f"{AZURE_ID_PREFIX}/workspaces/{workspace}/{tail}"
 
 
 def describe_reference(text: str) -> str:
@@ -210,6 +245,8 @@ def _parse(text: str, azureml_kind: AssetKind) -> Reference:
         raise _ReferenceProblem(text, f"it is empty; expected {_FORMS}")
     if not text.isprintable():
         raise _ReferenceProblem(text, "it contains a control or non-printable character")
+    if _AZURE_ID.fullmatch(text):  # an Azure id as ``.id`` gives it, with no scheme
+        return _parse_azureml(text, text, azureml_kind)
     if _looks_local(text):
         return LocalPathReference(text)
     match = _SCHEME.match(text)
@@ -280,9 +317,12 @@ def _parse_wharf(text: str, rest: str) -> DatastorePathReference:
 def _parse_azureml(text: str, rest: str, kind: AssetKind) -> Reference:
     if rest.startswith("//datastores/"):
         return _parse_datastore_path(text, rest[len("//datastores/") :])
-    long_form = _AZUREML_LONG.fullmatch(rest)
+    long_form = _AZUREML_LONG.fullmatch(rest) or _AZUREML_LOCATION.fullmatch(rest)
     if long_form is not None:
         return _parse_azureml_resource(text, long_form.group("tail"))
+    if rest.startswith("/") and not rest.startswith("//"):
+        # azureml:/<name>@latest, as Azure's inputs.yml examples write it
+        return _parse_asset(kind, rest[1:], "azureml")
     if rest.startswith("/"):
         first = rest.lstrip("/").split("/", 1)[0]
         raise _ReferenceProblem(
@@ -304,8 +344,18 @@ def _parse_azureml_resource(text: str, tail: str) -> Reference:
         return DatastorePathReference(parts[1], "/".join(parts[3:]))
     if collection in ("data", "models"):
         kind: AssetKind = "data" if collection == "data" else "model"
+        if len(parts) == 5 and parts[2].lower() == "versions" and parts[3].lower() == "labels":
+            if parts[4] != "latest":
+                raise _ReferenceProblem(
+                    text, f"unknown label {parts[4]!r}; only labels/latest is supported"
+                )
+            return AssetReference(kind, parts[1], label="latest")
         if len(parts) != 4 or parts[2].lower() != "versions":
-            raise _ReferenceProblem(text, f"expected .../{collection}/<name>/versions/<version>")
+            raise _ReferenceProblem(
+                text,
+                f"expected .../{collection}/<name>/versions/<version> or "
+                f".../{collection}/<name>/versions/labels/latest",
+            )
         return AssetReference(kind, parts[1], version=parts[3])
     raise _ReferenceProblem(
         text,

@@ -157,6 +157,8 @@ class AssetVersion(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[dict[str, Any]] = mapped_column(default=dict)
     flavor: Mapped[str | None] = mapped_column(String(32), default=None)
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What the files declare: an MLflow model's signature, flavours and requirements."""
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by: Mapped[str | None] = mapped_column(String(63), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -327,6 +329,8 @@ class BatchDeployment(Base):
     environment_source: Mapped[str] = mapped_column(String(16), default="none")
     environment_key: Mapped[str] = mapped_column(String(64))
     environment_reused: Mapped[bool] = mapped_column(Boolean, default=False)
+    environment_notes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What the environment could not honour: a conda file's python and other packages."""
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     folder: Mapped[str] = mapped_column(Text)
@@ -362,6 +366,8 @@ class Job(Base):
     outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     progress: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """A pipeline job's steps: name, status, times, error, log file."""
     error: Mapped[str | None] = mapped_column(Text, default=None)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     resumed: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,11 +14,15 @@ from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.schemas import storage as schemas
 from wharf.services import assets, catalog, workspaces
 from wharf.services.assets import AssetKind
+from wharf.storage.references import azure_id
 from wharf.store import models
 
 
-def version_out(kind: AssetKind, version: models.AssetVersion) -> schemas.AssetVersion:
+def version_out(ws: str, kind: AssetKind, version: models.AssetVersion) -> schemas.AssetVersion:
     return schemas.AssetVersion(
+        id=azure_id(
+            ws, "data" if kind == "data" else "models", version.container.name, version.version
+        ),
         name=version.container.name,
         version=version.version,
         type=version.type,
@@ -30,6 +34,7 @@ def version_out(kind: AssetKind, version: models.AssetVersion) -> schemas.AssetV
         created_by=version.created_by,
         created_at=version.created_at,
         reference=catalog.asset_reference(kind, version),
+        properties=version.properties or {},
     )
 
 
@@ -74,7 +79,7 @@ def asset_router(kind: AssetKind, collection: str, noun: str) -> APIRouter:
         with platform.transaction() as session:
             workspace = workspaces.read_workspace(session, ws)
             found = assets.list_versions(session, workspace, kind, name, include_archived=archived)
-            return [version_out(kind, v) for v in found]
+            return [version_out(ws, kind, v) for v in found]
 
     def read_version(
         ws: WorkspaceName, name: str, version: str, platform: PlatformDep, _: Access = read
@@ -82,7 +87,7 @@ def asset_router(kind: AssetKind, collection: str, noun: str) -> APIRouter:
         with platform.transaction() as session:
             workspace = workspaces.read_workspace(session, ws)
             return version_out(
-                kind, assets.read_asset_version(session, workspace, kind, name, version=version)
+                ws, kind, assets.read_asset_version(session, workspace, kind, name, version=version)
             )
 
     def set_archived(archived: bool) -> Callable[..., Response]:
@@ -180,7 +185,7 @@ def create_data_version(
             description=body.description,
             tags=body.tags,
         )
-        return version_out("data", created)
+        return version_out(ws, "data", created)
 
 
 @model_router.post(
@@ -208,4 +213,4 @@ def create_model_version(
             description=body.description,
             tags=body.tags,
         )
-        return version_out("model", created)
+        return version_out(ws, "model", created)

@@ -47,12 +47,20 @@ def deployment_out(
         entry=deployment.entry,
         inputs=deployment.component.get("inputs", {}),
         outputs=deployment.component.get("outputs", {}),
+        steps=deployment.component.get("order", []),
         model=deployment.model_reference,
         environment=schemas.DeploymentEnvironment(
             requirements=deployment.requirements,
             source=deployment.environment_source,
             key=deployment.environment_key,
             reused=deployment.environment_reused,
+            python=deployment.environment_notes.get("python"),
+            ignored=deployment.environment_notes.get("ignored", []),
+            notes=[
+                deployment.environment_notes[key]
+                for key in ("python_note", "ignored_note")
+                if deployment.environment_notes.get(key)
+            ],
         ),
         settings=deployment.settings,
         resources={"instance_count": deployment.settings.get("instance_count", 1)},
@@ -86,6 +94,7 @@ def deployment_spec(body: schemas.BatchDeploymentCreate) -> batch_deployments.De
         entry=body.entry or inline.entry,
         inputs={k: v.model_dump() for k, v in (body.inputs or inline.inputs).items()},
         outputs={k: v.model_dump() for k, v in (body.outputs or inline.outputs).items()},
+        jobs=inline.jobs,
     )
 
 

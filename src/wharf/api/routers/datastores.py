@@ -15,6 +15,7 @@ from wharf.schemas import storage as schemas
 from wharf.services import datastores, workspaces
 from wharf.storage.datastores import OpenDatastore
 from wharf.storage.paths import check_datastore_path
+from wharf.storage.references import azure_id
 from wharf.store import models
 
 router = APIRouter(prefix="/workspaces/{ws}/datastores", tags=["datastores"])
@@ -22,8 +23,9 @@ router = APIRouter(prefix="/workspaces/{ws}/datastores", tags=["datastores"])
 DOWNLOAD_CHUNK = 1024 * 1024
 
 
-def datastore_out(datastore: models.Datastore) -> schemas.Datastore:
+def datastore_out(ws: str, datastore: models.Datastore) -> schemas.Datastore:
     return schemas.Datastore(
+        id=azure_id(ws, "datastores", datastore.name),
         name=datastore.name,
         type=datastore.type,
         description=datastore.description,
@@ -42,7 +44,7 @@ def list_datastores(
     """Datastores of the workspace; credentials are never shown."""
     with platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
-        return [datastore_out(d) for d in datastores.list_datastores(session, workspace)]
+        return [datastore_out(ws, d) for d in datastores.list_datastores(session, workspace)]
 
 
 @router.post("", response_model=schemas.Datastore, status_code=status.HTTP_201_CREATED)
@@ -66,7 +68,7 @@ def create_datastore(
         created = datastores.create_datastore(
             session, platform, workspace, spec, created_by=access.principal.user_name
         )
-        return datastore_out(created)
+        return datastore_out(ws, created)
 
 
 @router.get("/{name}", response_model=schemas.Datastore)
@@ -76,7 +78,7 @@ def read_datastore(
     """One datastore."""
     with platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
-        return datastore_out(datastores.read_datastore(session, workspace, name))
+        return datastore_out(ws, datastores.read_datastore(session, workspace, name))
 
 
 @router.delete("/{name}", status_code=status.HTTP_204_NO_CONTENT)

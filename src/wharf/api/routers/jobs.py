@@ -14,6 +14,7 @@ from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.api.logstream import stream_log
 from wharf.batch.planner import MiniBatch
 from wharf.batch.state import Failure
+from wharf.errors import Invalid
 from wharf.schemas import batch as schemas
 from wharf.schemas import storage as storage_schemas
 from wharf.services import job_outputs, job_state, jobs, workspaces
@@ -62,6 +63,7 @@ def job_out(
         outputs={k: schemas.JobOutputOut.model_validate(v) for k, v in job.outputs.items()},
         settings=job.settings,
         progress=schemas.JobProgress.model_validate(job.progress or {}),
+        steps=list(job.steps or []),
         error=job.error,
         failures=[failure_out(row) for row in failures or []],
         cancel_requested=job.cancel_requested,
@@ -80,19 +82,41 @@ def job_detail(platform: Platform, ws: str, job: models.Job, session: Session) -
     return job_out(platform, ws, job, job_state.read_failed_batches(session, job.id))
 
 
+_LIST_FILTERS = {"endpoint", "experiment_name", "status", "limit"}
+
+
 @router.get("", response_model=list[schemas.Job])
 def list_jobs(
     ws: WorkspaceName,
+    request: Request,
     platform: PlatformDep,
     endpoint: str | None = Query(default=None, description="only this endpoint's jobs"),
+    experiment_name: str | None = Query(
+        default=None, description="only this experiment's jobs (default: the endpoint's name)"
+    ),
     status: schemas.JobStatus | None = Query(default=None, description="only jobs in this status"),
     limit: int = Query(default=100, ge=1, le=1000),
     _: Access = require("jobs/read"),
 ) -> list[schemas.Job]:
-    """Jobs, newest first (without their failures: show a job for those)."""
+    """Jobs, newest first (without their failures: show a job for those). An unknown filter
+    is a 422, not ignored: a misspelt one would otherwise list every job."""
+    unknown = sorted(set(request.query_params) - _LIST_FILTERS)
+    if unknown:
+        raise Invalid(
+            f"unknown query parameter {unknown[0]!r}; jobs are filtered by "
+            f"{', '.join(sorted(_LIST_FILTERS))}",
+            field=unknown[0],
+        )
     with platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
-        found = jobs.list_jobs(session, workspace, endpoint=endpoint, status=status, limit=limit)
+        found = jobs.list_jobs(
+            session,
+            workspace,
+            endpoint=endpoint,
+            experiment_name=experiment_name,
+            status=status,
+            limit=limit,
+        )
         return [job_out(platform, ws, job) for job in found]
 
 
