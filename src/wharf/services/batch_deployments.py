@@ -188,7 +188,9 @@ def _materialise(
             folder / "environment", checked.kind, code_dir, spec.requirements, spec.conda_file
         )
         plan = environment_plan(folder, source)
-        environment = ensure_environment(plan, platform.settings.envs_dir)
+        environment = ensure_environment(
+            plan, platform.settings.envs_dir, installer=platform.installer()
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

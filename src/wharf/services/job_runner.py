@@ -130,7 +130,9 @@ class _JobRun:
             self.log.write(f"resuming job {self.name} after a server restart")
         self.log.write(f"preparing job {self.name}")
         plan = environment_plan(Path(self.spec["folder"]), self.spec["environment_source"])
-        environment = ensure_environment(plan, self.platform.settings.envs_dir)
+        environment = ensure_environment(
+            plan, self.platform.settings.envs_dir, installer=self.platform.installer()
+        )
         inputs = {
             name: self.bring_input(name, value) for name, value in self.spec["inputs"].items()
         }
@@ -199,6 +201,7 @@ class _JobRun:
             job_dir=self.dir,
             output_dir=self.dir / "outputs" / "score",
             model_dir=model_dir,
+            sandbox=self.platform.sandbox,
         )
         store = DatabaseStateStore(self.platform, self.job_id)
         self.engine_started = utcnow()
@@ -226,6 +229,7 @@ class _JobRun:
             environment_variables=self.settings.environment_variables,
             logging_level=self.settings.logging_level,
             model_dir=model_dir,
+            sandbox=self.platform.sandbox,
         )
         return run_component(component, cancel=self.cancel, executor_factory=self.executor_factory)
 
