@@ -29,17 +29,26 @@ def up(
 
     from wharf.api import create_app
     from wharf.config import Settings
+    from wharf.services.platform import find_sandbox
     from wharf.services.ports import check_port_free
 
     overrides: dict[str, Any] = {"host": host, "port": port, "data_dir": data_dir}
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     check_port_free(settings.host, settings.port)
+    sandbox = find_sandbox(settings)  # refuses a server beyond loopback without one
     config_note = _prepare(settings)
     url = settings.effective_public_url
     console.print(f"[bold]Wharf[/bold] is starting at [link={url}]{url}[/link]", highlight=False)
     console.print(f"  API docs  {url}/api/v1/docs", highlight=False)
     console.print(f"  data      {settings.data_dir}", highlight=False)
     console.print(f"  CLI       {config_note}", highlight=False)
+    if sandbox.active:
+        console.print(f"  sandbox   {sandbox.detail}", highlight=False)
+    else:
+        console.print(
+            f"[bold red]WARNING[/bold red] no sandbox for user code: {sandbox.detail}",
+            highlight=False,
+        )
     uvicorn.run(
         create_app(settings),
         host=settings.host,

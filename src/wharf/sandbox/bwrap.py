@@ -96,7 +96,7 @@ def bwrap_argv(
     if not profile.network:
         options += ["--unshare-net"]
     # Mounts in order: /tmp first, so that folders under the host's /tmp are bound over it.
-    options += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", PRIVATE_TMP]
+    options += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", PRIVATE_TMP]
     writable = set(_outermost_first(profile.writable))
     bound = _outermost_first([*profile.read_only, *profile.writable])
     # bwrap makes the folders leading to a mount point 0700 (root's, as root): open them up,

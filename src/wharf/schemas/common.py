@@ -45,3 +45,6 @@ class Health(ResponseModel):
     status: str
     version: str
     database: str
+    sandbox: dict[str, Any] | None = None
+    """With ``?deep=true``: whether user code runs sandboxed (``state``: ``active``, ``off``,
+    ``unavailable``), what was found, and the uid it runs as."""

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -80,6 +81,11 @@ def find_sandbox(settings: Settings) -> Sandbox:
             "(see docs/security.md)"
         )
     return sandbox
+
+
+def describe_sandbox(platform: Platform) -> dict[str, Any]:
+    """How user code runs on this server, for the deep health check."""
+    return platform.sandbox.describe()
 
 
 def warn_about_sandbox(sandbox: Sandbox) -> None:
