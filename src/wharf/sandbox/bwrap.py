@@ -30,12 +30,11 @@ ENV = "/usr/bin/env"
 PRIVATE_TMP = "/tmp"  # noqa: S108 -- a fresh tmpfs of the sandbox's own, not the host's /tmp
 SETPRIV = "/usr/bin/setpriv"
 _TOP_LEVEL = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-# What programs need of /etc: name resolution, TLS roots, users, the loader, time zones.
+# What programs need of /etc: name resolution, TLS roots, users, the loader's cache, the time
+# zone. Each mount costs bwrap about a millisecond at every start: only what is read.
 _ETC = (
-    "alternatives", "ca-certificates", "ca-certificates.conf", "gai.conf", "group",
-    "host.conf", "hosts", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime",
-    "mime.types", "nsswitch.conf", "os-release", "passwd", "protocols", "resolv.conf",
-    "services", "ssl", "timezone",
+    "alternatives", "ca-certificates", "group", "hosts", "ld.so.cache", "localtime",
+    "nsswitch.conf", "passwd", "protocols", "resolv.conf", "services", "ssl",
 )  # fmt: skip
 
 
@@ -90,7 +89,7 @@ def bwrap_argv(
     """The argv that runs ``argv`` inside ``profile``; ``identity`` (uid, gid) when Wharf runs
     as root, None to keep the caller's uid in a user namespace of its own."""
     options = [ENV, "--ignore-signal=TERM", bwrap, "--die-with-parent"]
-    options += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    options += ["--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     if identity is None:
         options += ["--unshare-user"]
     if not profile.network:
