@@ -78,3 +78,25 @@ def test_a_sandboxed_command_sees_only_its_own_folders(tmp_path: Path) -> None:
     assert (own / "mine").read_text() == "ok\n"
     if os.geteuid() == 0:
         assert done.stdout.split()[-1] == "64500"
+
+
+def test_a_private_tree_is_opened_to_the_sandbox_group_only(tmp_path: Path) -> None:
+    require_bubblewrap()
+    sandbox = detect_sandbox("auto", "bwrap", 64500, 64500)
+    if sandbox.identity is None:
+        pytest.skip("user code keeps the server's uid: there is nothing to open")
+    source = tmp_path / "source"
+    (source / "pkg").mkdir(parents=True)
+    (source / "pkg" / "code.py").write_text("print('hello')\n")
+    for path, mode in (
+        (source, 0o700),
+        (source / "pkg", 0o700),
+        (source / "pkg" / "code.py", 0o600),
+    ):
+        path.chmod(mode)
+    profile = SandboxProfile(cwd=source, read_only=(source,))
+    argv = sandbox.command(profile, ["cat", str(source / "pkg" / "code.py")])
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert done.stdout == "print('hello')\n", done.stderr
+    assert (source / "pkg" / "code.py").stat().st_mode & 0o777 == 0o640  # never world-readable
+    assert source.stat().st_gid == 64500

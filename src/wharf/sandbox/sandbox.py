@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ class Sandbox:
         if self.identity is not None:
             for folder in (*profile.writable, *(source for source, _ in profile.rebind)):
                 hand_over(folder, self.identity)
+            for path in profile.read_only:
+                grant_read(path, self.identity[1])
         return bwrap_argv(self.bwrap, profile, argv, identity=self.identity)
 
     def describe(self) -> dict[str, Any]:
@@ -77,6 +80,41 @@ def hand_over(folder: Path, identity: tuple[int, int]) -> None:
     for root, dirs, files in os.walk(folder):
         for name in (*dirs, *files):
             os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
+
+
+def grant_read(path: Path, gid: int) -> None:
+    """Let the sandbox's group read ``path``, a tree that is not changed once made (an
+    environment, a build's source, an asset version). A server with a private umask makes
+    such trees 0700/0600: they are opened to that group only, never to every user. Done on
+    first use; a tree that others or the group can already read is left as it is."""
+    try:
+        top = path.stat()
+    except OSError:
+        return  # bwrap reports a missing path itself
+    if _readable(top, gid):
+        return
+    entries = [str(path)]
+    if stat.S_ISDIR(top.st_mode):
+        for root, dirs, files in os.walk(path):
+            entries += [os.path.join(root, name) for name in (*dirs, *files)]
+    for entry in entries:
+        info = os.lstat(entry)
+        if stat.S_ISLNK(info.st_mode) or _readable(info, gid):
+            continue
+        os.chown(entry, -1, gid, follow_symlinks=False)
+        wanted = stat.S_IRGRP
+        if stat.S_ISDIR(info.st_mode) or info.st_mode & stat.S_IXUSR:
+            wanted |= stat.S_IXGRP
+        os.chmod(entry, stat.S_IMODE(info.st_mode) | wanted)
+
+
+def _readable(info: os.stat_result, gid: int) -> bool:
+    """Whether a uid other than the owner, with ``gid``, can read it (and enter a folder)."""
+    need_other = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(info.st_mode) else 0)
+    need_group = stat.S_IRGRP | (stat.S_IXGRP if stat.S_ISDIR(info.st_mode) else 0)
+    if info.st_mode & need_other == need_other:
+        return True
+    return info.st_gid == gid and info.st_mode & need_group == need_group
 
 
 @lru_cache(maxsize=8)
