@@ -74,12 +74,16 @@ NO_SANDBOX = Sandbox(SandboxState.OFF, "no sandbox was asked for")
 
 
 def hand_over(folder: Path, identity: tuple[int, int]) -> None:
-    """Make ``folder`` (and what is in it) the sandbox identity's own."""
+    """Make ``folder`` (and what is in it) the sandbox identity's own.
+
+    Walked through directory descriptors, never following a link: a process that already
+    writes there (another worker of the same job) cannot swap a folder for a link and have a
+    file elsewhere handed over."""
     uid, gid = identity
-    os.chown(folder, uid, gid)
-    for root, dirs, files in os.walk(folder):
+    os.chown(folder, uid, gid, follow_symlinks=False)
+    for _, dirs, files, fd in os.fwalk(folder):
         for name in (*dirs, *files):
-            os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
+            os.chown(name, uid, gid, dir_fd=fd, follow_symlinks=False)
 
 
 def grant_read(path: Path, gid: int) -> None:
