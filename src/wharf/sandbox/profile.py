@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +17,7 @@ class SandboxProfile:
     not the database, not other workspaces' folders, not anyone's home."""
 
     cwd: Path
-    """Where the process starts (must be inside one of the folders below)."""
+    """Where the process starts: ``/`` or a folder inside one of those below."""
     read_only: tuple[Path, ...] = ()
     """Folders and files it reads: its environment, its source, its inputs."""
     writable: tuple[Path, ...] = ()
@@ -27,11 +27,6 @@ class SandboxProfile:
     package index, workers reach storage)."""
     rebind: tuple[tuple[Path, Path], ...] = field(default=())
     """(host folder, path seen inside), writable: a private copy shown in another's place."""
-
-    def with_read_only(self, paths: Iterable[Path]) -> SandboxProfile:
-        return SandboxProfile(
-            self.cwd, (*self.read_only, *paths), self.writable, self.network, self.rebind
-        )
 
 
 def sandbox_env(env: Mapping[str, str]) -> dict[str, str]:
