@@ -62,7 +62,29 @@ class Settings(BaseSettings):
     """Domain for host-based routes: an app is reachable at ``{app}-{workspace}.{apps_domain}``."""
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    """Log level of the server."""
+    """Log level of Wharf's own loggers (``wharf.*``) and of uvicorn's. Other libraries log
+    warnings and errors only."""
+
+    log_format: Literal["text", "json"] = "text"
+    """How ``wharf up`` writes its log lines to stderr: ``text`` (timestamp, level, logger,
+    message) or ``json`` (one JSON object per line, for log collectors)."""
+
+    log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+    """Size at which an app replica, build or job log file is rotated: it becomes
+    ``<name>.1`` (older ones ``.2``, ``.3``...) and a new file starts."""
+
+    log_backups: int = Field(default=3, ge=0, le=100)
+    """How many rotated generations of each log file are kept (0: rotation drops the old
+    lines)."""
+
+    metrics_token: SecretStr | None = None
+    """Bearer token that ``GET /metrics`` requires. Unset means ``/metrics`` is open to anyone
+    who can reach the server: set it when the server is reachable beyond the scraper's
+    network."""
+
+    health_min_free_mb: int = Field(default=512, ge=0)
+    """The deep health check (``/api/v1/health?deep=true``, ``/api/v1/ready``) fails when the
+    data dir's file system has less free space than this many MiB."""
 
     local_datastore_roots: list[Path] = Field(default_factory=list)
     """Folders that ``local`` datastores may point at (their roots must lie inside one),
@@ -101,6 +123,17 @@ class Settings(BaseSettings):
     """Let sandboxed environment installs share the server's uv cache. Faster for new
     environments, but a package's ``setup.py`` could then alter cached packages that other
     workspaces' builds install. Off: each install gets a cache of its own."""
+
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """The largest request body the API accepts (JSON requests: creates, updates), in bytes.
+    Bodies are counted as they stream in, chunked ones too, and refused with 413 at the limit,
+    before any token is checked. Webhook deliveries have their own limit (25 MiB, GitHub's
+    own cap for a delivery); file uploads have ``max_upload_bytes``."""
+
+    max_upload_bytes: int = Field(default=50 * 1024**3, ge=1024)
+    """The largest file one upload to a datastore (``PUT .../datastores/{name}/files/...``,
+    which ``wharf data create``, batch deployments' code and ``wharf datastore upload`` use)
+    may send, in bytes. The body streams to storage and is never held in memory."""
 
     @field_validator("database_url")
     @classmethod

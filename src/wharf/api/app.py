@@ -10,15 +10,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from wharf.api.bodylimit import BodyLimit, route_limits
+from wharf.api.middleware import RequestObserver
 from wharf.api.problems import install_problem_handlers
-from wharf.api.routers import ROUTERS, hooks
+from wharf.api.routers import ROUTERS, hooks, metrics
 from wharf.config import Settings
+from wharf.logfiles import LogRotation
+from wharf.metrics import Metrics
 from wharf.runtime.proxy import RouteProxy
 from wharf.runtime.registry import AppRegistry
 from wharf.services.build_runner import BuildRunner
 from wharf.services.deployments import deploy_build, restore_apps
 from wharf.services.job_runner import JobRunner
 from wharf.services.platform import start_platform, warn_about_sandbox
+from wharf.services.platform_state import read_platform_state
 from wharf.version import __version__
 
 API_PREFIX = "/api/v1"
@@ -27,11 +32,12 @@ API_PREFIX = "/api/v1"
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    platform = await run_in_threadpool(start_platform, settings)
+    platform = await run_in_threadpool(start_platform, settings, app.state.metrics)
     app.state.platform = platform
     warn_about_sandbox(platform.sandbox)
     registry: AppRegistry = app.state.registry
     await run_in_threadpool(registry.start)
+    platform.metrics.watch_state(lambda: read_platform_state(platform, registry))
 
     def deploy(build_id: int) -> None:
         deploy_build(platform, registry, build_id)
@@ -55,6 +61,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(job_runner.stop)
         await run_in_threadpool(runner.stop)
         await run_in_threadpool(registry.close)
+        platform.metrics.unwatch_state()
         platform.close()
         logging.getLogger("uvicorn.access").removeFilter(redact)
 
@@ -74,11 +81,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # App routes (/apps/{ws}/{app}/..., {app}-{ws}.{apps_domain}) go to replicas; the rest to
     # the API. The registry does nothing until the lifespan starts it.
     app.state.registry = registry = AppRegistry(
-        apps_domain=settings.apps_domain, logs_dir=settings.logs_dir
+        apps_domain=settings.apps_domain,
+        logs_dir=settings.logs_dir,
+        log_rotation=LogRotation.of(settings),
     )
-    app.add_middleware(RouteProxy, registry=registry)
+    # One registry per app: in-process servers (tests) never share a series.
+    app.state.metrics = app_metrics = Metrics()
+    # Inside the proxy: app routes stream to replicas; API and webhook bodies are bounded here.
+    limits = route_limits(settings.max_request_bytes, settings.max_upload_bytes)
+    app.add_middleware(BodyLimit, limit_for=limits)
+    app.add_middleware(RouteProxy, registry=registry, metrics=app_metrics)
+    # Added last, so outermost: app-route traffic gets a request id and an access line too.
+    app.add_middleware(RequestObserver, metrics=app_metrics)
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(hooks.router)  # /hooks/...: called by git hosts, outside the API
+    app.include_router(metrics.router)  # /metrics: where Prometheus looks by default
     return app

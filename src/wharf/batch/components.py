@@ -31,6 +31,7 @@ from wharf.batch.joblog import JobLog
 from wharf.batch.launch import build_worker_env, check_interpreter, worker_profile
 from wharf.batch.settings import LoggingLevel, describe_validation_error
 from wharf.errors import Invalid
+from wharf.logfiles import LogRotation
 from wharf.sandbox import NO_SANDBOX, Sandbox
 
 InputType = Literal["uri_file", "uri_folder", "string", "boolean", "number", "integer"]
@@ -187,6 +188,9 @@ class ComponentJob:
     model_dir: Path | None = None
     sandbox: Sandbox = field(default=NO_SANDBOX)
 
+    log_rotation: LogRotation | None = None
+    """When the job log is rotated (never, when None)."""
+
     @property
     def log_path(self) -> Path:
         return self.job_dir / "job.log"
@@ -248,7 +252,7 @@ def run_component(
             job.interpreter, job.code_dir, readable=readable, writable=sorted(writable)
         ),
     )
-    log = JobLog(job.log_path)
+    log = JobLog(job.log_path, job.log_rotation)
     log.write(f"calling {job.spec.entry} for job {job.job_id}")
     began = time.monotonic()
     executor = executor_factory(launch, 1, None)

@@ -38,6 +38,7 @@ from wharf.batch.planner import TABULAR_SUFFIXES, MiniBatch, list_input_files, p
 from wharf.batch.settings import BatchSettings
 from wharf.batch.state import BatchState, BatchStateStore, Failure, pending_batches
 from wharf.errors import Invalid
+from wharf.logfiles import LogRotation
 from wharf.sandbox import NO_SANDBOX, Sandbox
 
 POLL_SECONDS = 0.2
@@ -63,6 +64,9 @@ class BatchJob:
     model_dir: Path | None = None
     sandbox: Sandbox = field(default=NO_SANDBOX)
     """Where the job's user code runs: its workers and the helpers in its environment."""
+
+    log_rotation: LogRotation | None = None
+    """When the job log is rotated (never, when None)."""
 
     @property
     def log_path(self) -> Path:
@@ -164,7 +168,7 @@ class _JobRun:
         self.began = time.monotonic()
         self.first_dispatch: float | None = None
         self.first_run: float | None = None
-        self.log = JobLog(job.log_path)
+        self.log = JobLog(job.log_path, job.log_rotation)
         self.counters = _Counters()
         self.running: dict[int, int] = {}  # batch id -> the one attempt whose result is accepted
         self.attempts: dict[int, int] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,6 +15,7 @@ from wharf.cli._output import (
     open_client,
     print_error,
     print_success,
+    print_warning,
 )
 from wharf.cli.webhooks import webhook_app
 from wharf.sdk import InvalidRequestError
@@ -66,6 +68,38 @@ def parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
     return pairs
 
 
+def _parse_secret_pairs(values: list[str] | None) -> dict[str, str]:
+    # parse_pairs would quote the whole flag, value included, in its error message.
+    pairs: dict[str, str] = {}
+    for value in values or []:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            raise InvalidRequestError(422, "invalid", "--secret-env takes KEY=VALUE")
+        pairs[key] = rest
+    return pairs
+
+
+def read_env_file(path: Path | None) -> dict[str, str]:
+    """``KEY=VALUE`` lines of ``path`` (blank lines and ``#`` comments skipped; the value is
+    everything after the first ``=``, as written)."""
+    if path is None:
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(422, "invalid", f"cannot read {path}: {exc}") from None
+    pairs: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            # The line may hold a secret: name its place, never its content.
+            raise InvalidRequestError(422, "invalid", f"{path}:{number} is not KEY=VALUE")
+        pairs[key.strip()] = value
+    return pairs
+
+
 @app.command("create")
 def create(
     git: Annotated[str, typer.Option("--git", help="repository URL")],
@@ -79,6 +113,13 @@ def create(
         list[str] | None, typer.Option("--env", "-e", help="runtime K=V; repeat")
     ] = None,
     build_env: Annotated[list[str] | None, typer.Option(help="build-time K=V; repeat")] = None,
+    secret_env: Annotated[
+        list[str] | None,
+        typer.Option(help="runtime K=V kept secret (replicas only, never shown); repeat"),
+    ] = None,
+    secret_env_file: Annotated[
+        Path | None, typer.Option(help="a file of secret K=V lines (# comments allowed)")
+    ] = None,
     replicas: Annotated[int, typer.Option(help="replica processes")] = 1,
     cpu: Annotated[str | None, typer.Option(help="CPU limit per replica: 500m, 1")] = None,
     memory: Annotated[str | None, typer.Option(help="memory limit per replica: 512Mi")] = None,
@@ -98,6 +139,7 @@ def create(
         "source_secret": source_secret,
         "env": parse_pairs(env, "--env"),
         "build_env": parse_pairs(build_env, "--build-env"),
+        "secret_env": {**read_env_file(secret_env_file), **_parse_secret_pairs(secret_env)},
         "replicas": replicas,
         "cpu": cpu,
         "memory": memory,
@@ -112,6 +154,8 @@ def create(
         print_success(
             f"app {created.name} created from {created.git} ({created.ref}); Build #1 started"
         )
+        for warning in created.warnings:
+            print_warning(warning)
         if wait:
             _follow(client, created.name, 1, output)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wharf.logconfig import REQUEST_ID
 from wharf.runtime.forwarding import (
     ClientGone,
     RequestBody,
@@ -22,6 +23,7 @@ from wharf.runtime.forwarding import (
 )
 from wharf.runtime.registry import AppRegistry
 from wharf.runtime.replicas import ReplicaSet
+from wharf.runtime.route_metrics import RouteMetrics, note_proxy_answer, observe_route
 from wharf.runtime.routes import RouteMatch
 from wharf.runtime.specs import Endpoint
 from wharf.runtime.upstream import (
@@ -51,9 +53,11 @@ class RouteProxy:
         connect_timeout: float = 5.0,
         response_timeout: float = 300.0,
         replay_limit: int = 1024 * 1024,
+        metrics: RouteMetrics | None = None,
     ) -> None:
         self.app = app
         self.registry = registry
+        self.metrics = metrics
         self._connect_timeout = connect_timeout
         self._response_timeout = response_timeout
         self._replay_limit = replay_limit
@@ -66,7 +70,8 @@ class RouteProxy:
             match = self.registry.resolve(_header(scope, b"host"), scope["path"])
             if match is not None:
                 if kind == "http":
-                    await self._serve(match, scope, receive, send)
+                    with observe_route(self.metrics, match, scope, send) as observed_send:
+                        await self._serve(match, scope, receive, observed_send)
                 else:  # not proxied yet: refuse the handshake rather than hand it to the API
                     await send({"type": "websocket.close", "code": 1008})
                 return
@@ -204,6 +209,7 @@ async def _send_problem(
     detail: str,
     extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
+    note_proxy_answer(status)
     problem: dict[str, Any] = {
         "type": "about:blank",
         "title": _TITLES[status],
@@ -211,6 +217,8 @@ async def _send_problem(
         "detail": detail,
         "code": code,
     }
+    if (request_id := REQUEST_ID.get()) is not None:
+        problem["request_id"] = request_id
     body = json.dumps(problem).encode()
     headers = [
         (b"content-type", b"application/problem+json"),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wharf.errors import Conflict, Invalid
+from wharf.logfiles import LogRotation
 from wharf.runtime.limits import LimitSupport, detect_limit_support, prepare_limit_support
 from wharf.runtime.replicas import ReplicaSet, ReplicaSetStatus
 from wharf.runtime.routes import (
@@ -78,9 +79,11 @@ class AppRegistry:
         apps_domain: str,
         logs_dir: Path,
         limit_support: LimitSupport | None = None,
+        log_rotation: LogRotation | None = None,
     ) -> None:
         self.apps_domain = apps_domain.strip(".").lower()
         self._logs_dir = logs_dir
+        self._log_rotation = log_rotation
         self._support = limit_support
         self._lock = threading.Lock()
         self._apps: dict[AppKey, _App] = {}
@@ -198,6 +201,7 @@ class AppRegistry:
                 spec=spec,
                 support=support,
                 logs_dir=logs,
+                log_rotation=self._log_rotation,
             )
             with self._lock:
                 if self._closed:

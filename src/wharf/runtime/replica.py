@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from wharf.logfiles import LogRotation, rotate_if_large
 from wharf.runtime import procfs
 from wharf.runtime.confinement import Confinement
 from wharf.runtime.launcher import build_launch_argv
 from wharf.runtime.limits import EnforcedLimits, LimitSupport, ResourceLimits
 from wharf.runtime.specs import Backoff, CommandFactory, Endpoint, Launchable
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("wharf.replicas")
 
 LOOPBACK = "127.0.0.1"
 _TICK = 0.05
@@ -126,8 +127,10 @@ class Replica:
         probe_path: str = "/",
         probe_timeout: float = 1.0,
         on_change: Callable[[], None] = lambda: None,
+        log_rotation: LogRotation | None = None,
     ) -> None:
         self.index = index
+        self._log_rotation = log_rotation
         self.name = name
         self.log_path = log_path
         self._command = command
@@ -308,6 +311,10 @@ class Replica:
                 return ExitRecord("OOMKilled", breach, None, "SIGKILL", time.time())
             if not self._ready and probe_http(run.endpoint, self._probe_path, self._probe_timeout):
                 self._set_state(ReplicaState.READY, ready=True)
+                logger.info("replica %s is ready on port %d", self.name, run.endpoint.port)
+            # The process appends through its own descriptor: copy-truncate keeps it writing.
+            if rotate_if_large(self.log_path, self._log_rotation):
+                run.log_offset = 0
             self._stop_requested.wait(_TICK if not self._ready else 2 * _TICK)
 
     def _terminate(self, run: _Run) -> None:
@@ -359,7 +366,8 @@ class Replica:
         try:
             with self.log_path.open("rb") as log:
                 size = log.seek(0, os.SEEK_END)
-                log.seek(max(run.log_offset, size - _LOG_TAIL_BYTES))
+                start = run.log_offset if run.log_offset <= size else 0  # rotated meanwhile
+                log.seek(max(start, size - _LOG_TAIL_BYTES))
                 return log.read().decode(errors="replace")
         except OSError:
             return ""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from wharf.logfiles import LogRotation
 from wharf.runtime.limits import EnforcedLimits, LimitSupport
 from wharf.runtime.replica import Replica, ReplicaState, ReplicaStatus
 from wharf.runtime.specs import Endpoint, RevisionSpec, as_command_factory
@@ -38,7 +39,13 @@ class ReplicaSet:
     """The replicas of one revision, and the traffic bookkeeping a rolling switch needs."""
 
     def __init__(
-        self, *, name: str, spec: RevisionSpec, support: LimitSupport, logs_dir: Path
+        self,
+        *,
+        name: str,
+        spec: RevisionSpec,
+        support: LimitSupport,
+        logs_dir: Path,
+        log_rotation: LogRotation | None = None,
     ) -> None:
         self.name = name
         self.spec = spec
@@ -59,6 +66,7 @@ class ReplicaSet:
                 backoff=spec.backoff,
                 probe_path=spec.probe_path,
                 on_change=self._refresh,
+                log_rotation=log_rotation,
             )
             for index in range(spec.replicas)
         ]

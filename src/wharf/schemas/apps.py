@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from wharf.schemas.common import RequestModel, ResponseModel
+from wharf.schemas.text import EnvMap, Name, Tags
+
+GitUrl = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 
 
 class RouteOptions(RequestModel):
@@ -17,22 +20,30 @@ class RouteOptions(RequestModel):
 
 
 class AppCreate(RequestModel):
-    git: str = Field(description="the repository URL (https://, ssh://, git@host:..., file://)")
-    name: str | None = Field(default=None, description="default: from the repository name")
-    ref: str | None = Field(default=None, description="branch, tag or commit; default: HEAD's")
+    git: GitUrl = Field(description="the repository URL (https://, ssh://, git@host:..., file://)")
+    name: Name | None = Field(default=None, description="default: from the repository name")
+    ref: Name | None = Field(default=None, description="branch, tag or commit; default: HEAD's")
     context_dir: str = Field(default="", description="the project's folder in the repository")
-    source_secret: str | None = Field(default=None, description="credentials for a private repo")
-    build_env: dict[str, str] = Field(default_factory=dict)
-    env: dict[str, str] = Field(default_factory=dict, description="runtime environment")
+    source_secret: Name | None = Field(default=None, description="credentials for a private repo")
+    build_env: EnvMap = Field(default_factory=dict)
+    env: EnvMap = Field(
+        default_factory=dict,
+        description="runtime environment; configuration that readers of the app can see",
+    )
+    secret_env: EnvMap = Field(
+        default_factory=dict,
+        description="runtime environment kept secret: encrypted at rest, given to the replicas "
+        "only; responses name the keys, never the values",
+    )
     replicas: int = 1
     cpu: str | None = Field(default=None, description="CPU limit per replica: 500m, 1, 2")
     memory: str | None = Field(default=None, description="memory limit per replica: 512Mi, 1Gi")
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: Tags = Field(default_factory=dict)
     route: RouteOptions = Field(default_factory=RouteOptions)
 
 
 class BuildStart(RequestModel):
-    commit: str | None = Field(default=None, description="build exactly this commit")
+    commit: Name | None = Field(default=None, description="build exactly this commit")
 
 
 class Build(ResponseModel):
@@ -48,6 +59,9 @@ class Build(ResponseModel):
     run_summary: str | None = None
     created_by: str | None = None
     created_at: datetime
+    warnings: list[str] = Field(
+        default_factory=list, description="what to know about the app as created (create only)"
+    )
     started_at: datetime | None = None
     finished_at: datetime | None = None
     duration_seconds: float | None = None
@@ -68,6 +82,9 @@ class App(ResponseModel):
     source_secret: str | None = None
     build_env: dict[str, str]
     env: dict[str, str]
+    secret_env: list[str] = Field(
+        default_factory=list, description="the names of the secret env variables (never values)"
+    )
     replicas: int
     cpu: str | None = None
     memory: str | None = None
@@ -81,3 +98,6 @@ class App(ResponseModel):
     )
     created_by: str | None = None
     created_at: datetime
+    warnings: list[str] = Field(
+        default_factory=list, description="what to know about the app as created (create only)"
+    )

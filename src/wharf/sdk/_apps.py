@@ -34,8 +34,10 @@ class AppOperations:
         """Create an app from a repository and start Build #1.
 
         ``fields``: ``name``, ``ref``, ``context_dir``, ``source_secret``, ``build_env``,
-        ``env``, ``replicas``, ``cpu``, ``memory``, ``labels``, ``route`` (a dict with
-        ``enabled``, ``hostname``, ``path``).
+        ``env``, ``secret_env`` (kept encrypted, given to the replicas only; the app shows
+        its keys, never its values), ``replicas``, ``cpu``, ``memory``, ``labels``, ``route``
+        (a dict with ``enabled``, ``hostname``, ``path``). ``App.warnings`` says what to know
+        about the app as created (a password sent over plain http).
         """
         path = self._client.workspace_path("/apps")
         return App.model_validate(self._client._request("POST", path, json={"git": git, **fields}))

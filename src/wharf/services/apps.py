@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets as random_secrets
 from collections.abc import Callable, Mapping
@@ -12,7 +13,16 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wharf.build.git import GitCredentials, RemoteInfo, choose_ref, credentials_env, inspect_remote
+from wharf.build.git import (
+    GitCredentials,
+    GitUrl,
+    RemoteInfo,
+    check_git_url,
+    choose_ref,
+    clear_text_warning,
+    credentials_env,
+    inspect_remote,
+)
 from wharf.errors import Conflict, Invalid, NotFound
 from wharf.runtime.limits import parse_cpu, parse_memory
 from wharf.runtime.routes import RouteOptions, normalise_route
@@ -27,10 +37,10 @@ MAX_REPLICAS = 20
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$")
 
-RemoteInspector = Callable[[str, GitCredentials | None], RemoteInfo]
+RemoteInspector = Callable[[GitUrl, GitCredentials | None], RemoteInfo]
 
 
-def inspect_with_credentials(url: str, credentials: GitCredentials | None) -> RemoteInfo:
+def inspect_with_credentials(url: GitUrl, credentials: GitCredentials | None) -> RemoteInfo:
     """``git ls-remote`` of ``url``, authenticated with ``credentials`` when given."""
     with credentials_env(credentials) as env:
         return inspect_remote(url, env=env)
@@ -57,6 +67,7 @@ class AppSpec:
     source_secret: str | None = None
     build_env: Mapping[str, str] = field(default_factory=dict)
     runtime_env: Mapping[str, str] = field(default_factory=dict)
+    secret_env: Mapping[str, str] = field(default_factory=dict)
     replicas: int = 1
     cpu: str | None = None
     memory: str | None = None
@@ -78,7 +89,7 @@ def derive_app_name(git_url: str) -> str:
 
 def _check_env(kind: str, values: Mapping[str, str]) -> dict[str, str]:
     for key in values:
-        if not _ENV_NAME.match(key):
+        if not _ENV_NAME.fullmatch(key):
             raise Invalid(
                 f"{kind} variable name {key!r} is not valid: use letters, digits and '_', "
                 "not starting with a digit",
@@ -87,25 +98,51 @@ def _check_env(kind: str, values: Mapping[str, str]) -> dict[str, str]:
     return {k: str(v) for k, v in values.items()}
 
 
-def _check_git_url(url: str, *, allow_local: bool) -> None:
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        parts, password = None, None
-    local = url.startswith("/") or (parts is not None and parts.scheme == "file")
-    if local and not allow_local:
+def _seal_secret_env(
+    box: SecretBox, values: Mapping[str, str], plain: Mapping[str, str]
+) -> tuple[list[str], str | None]:
+    """The names and the encrypted values of an app's secret env (None when it has none)."""
+    checked = _check_env("secret env", values)
+    both = sorted(set(checked) & set(plain))
+    if both:
         raise Invalid(
-            "this server does not build from its own disk (WHARF_ALLOW_LOCAL_GIT is off): "
-            "give an https:// or ssh:// URL of a git host",
-            field="git",
+            f"{', '.join(both)} is in both env and secret env: give each variable once",
+            field="secret_env",
         )
+    if not checked:
+        return [], None
+    return sorted(checked), box.encrypt(json.dumps(checked))
+
+
+def open_secret_env(box: SecretBox, app: App) -> dict[str, str]:
+    """The app's secret env values, for its replicas' environment only."""
+    if app.secret_env is None:
+        return {}
+    values: dict[str, str] = json.loads(box.decrypt(app.secret_env))
+    return values
+
+
+def _check_git_url(url: str, *, allow_local: bool) -> GitUrl:
+    checked = check_git_url(url, allow_local=allow_local)
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
     if password:
         raise Invalid(
             "the git URL holds a password: keep credentials out of URLs (they would show in "
             "logs and listings) and put them in a source secret: wharf source-secret create",
             field="git",
         )
+    return checked
+
+
+def source_warnings(session: Session, box: SecretBox, workspace: Workspace, app: App) -> list[str]:
+    """What a user should know about how the app's source is fetched (shown at create)."""
+    url = check_git_url(app.git_url, allow_local=True)
+    credentials = open_source_secret(session, box, workspace, app.source_secret)
+    warning = clear_text_warning(url, credentials)
+    return [warning] if warning else []
 
 
 def new_webhook_secret(box: SecretBox) -> str:
@@ -113,8 +150,8 @@ def new_webhook_secret(box: SecretBox) -> str:
     return box.encrypt(random_secrets.token_urlsafe(20))
 
 
-def _check_spec(spec: AppSpec, *, allow_local_git: bool) -> None:
-    _check_git_url(spec.git_url, allow_local=allow_local_git)
+def _check_spec(spec: AppSpec, *, allow_local_git: bool) -> GitUrl:
+    url = _check_git_url(spec.git_url, allow_local=allow_local_git)
     if not 0 <= spec.replicas <= MAX_REPLICAS:
         raise Invalid(f"replicas must be between 0 and {MAX_REPLICAS}", field="replicas")
     if spec.cpu is not None:
@@ -127,8 +164,9 @@ def _check_spec(spec: AppSpec, *, allow_local_git: bool) -> None:
             f"context dir {spec.context_dir!r} is not valid: {problem}", field="context_dir"
         )
     for key in spec.labels:
-        if not _LABEL_KEY.match(key):
+        if not _LABEL_KEY.fullmatch(key):
             raise Invalid(f"label {key!r} is not valid", field="labels")
+    return url
 
 
 def create_app(
@@ -144,14 +182,16 @@ def create_app(
     """Create an app and queue Build #1. The repository is read now (``git ls-remote``, with
     the app's source secret), so an unreachable URL, a missing ref or wrong credentials are
     refused at once rather than failing a build."""
+    url = _check_spec(spec, allow_local_git=allow_local_git)
     name = check_dns_label("app", spec.name or derive_app_name(spec.git_url))
-    _check_spec(spec, allow_local_git=allow_local_git)
     if _find(session, workspace, name) is not None:
         raise Conflict(f"app {name!r} already exists in workspace {workspace.name!r}")
     # The runtime's own route rule, so what is stored is what the proxy will accept.
     route = normalise_route(RouteOptions(spec.route.hostname, spec.route.path or "/"))
+    runtime_env = _check_env("runtime env", spec.runtime_env)
+    secret_keys, sealed_env = _seal_secret_env(secrets, spec.secret_env, runtime_env)
     credentials = open_source_secret(session, secrets, workspace, spec.source_secret)
-    ref = choose_ref(spec.git_url, inspect(spec.git_url, credentials), spec.ref)
+    ref = choose_ref(spec.git_url, inspect(url, credentials), spec.ref)
     app = App(
         workspace_id=workspace.id,
         name=name,
@@ -160,7 +200,9 @@ def create_app(
         context_dir=spec.context_dir.strip("/"),
         source_secret=spec.source_secret,
         build_env=_check_env("build env", spec.build_env),
-        runtime_env=_check_env("runtime env", spec.runtime_env),
+        runtime_env=runtime_env,
+        secret_env_keys=secret_keys,
+        secret_env=sealed_env,
         replicas=spec.replicas,
         cpu=spec.cpu,
         memory=spec.memory,

@@ -13,14 +13,20 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 from wharf.build.detect import detect_builder
 from wharf.build.environments import clear_all_leftovers, ensure_environment
-from wharf.build.git import GitCredentials, credentials_env, fetch_source
+from wharf.build.git import (
+    GitCredentials,
+    check_git_url,
+    clear_text_warning,
+    credentials_env,
+    fetch_source,
+)
 from wharf.build.install import plan_install
 from wharf.build.s2i import plan_run
 from wharf.errors import ServiceError
+from wharf.logfiles import LogRotation, RotatingLogFile
 from wharf.services import builds
 from wharf.services.platform import Platform
 from wharf.services.source_secrets import open_source_secret
@@ -39,7 +45,7 @@ class BuildCancelled(Exception):
 class _BuildLog:
     """Appends a build's lines to its log file and notices a cancel request on the way."""
 
-    def __init__(self, handle: TextIO, platform: Platform, build_id: int) -> None:
+    def __init__(self, handle: RotatingLogFile, platform: Platform, build_id: int) -> None:
         self._handle = handle
         self._platform = platform
         self._build_id = build_id
@@ -47,7 +53,6 @@ class _BuildLog:
 
     def __call__(self, line: str) -> None:
         self._handle.write(line.rstrip("\n") + "\n")
-        self._handle.flush()
         if time.monotonic() - self._checked > 0.5:
             self._checked = time.monotonic()
             self.raise_if_cancelled()
@@ -73,9 +78,10 @@ def run_build(platform: Platform, build_id: int) -> str:
         build_env, runtime_env = dict(app.build_env), dict(app.runtime_env)
         secret_name = app.source_secret
     log_path = builds.build_log_path(settings, *names)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     root = builds.build_source_dir(settings, *names)
-    with log_path.open("a", encoding="utf-8") as handle:
+    started = time.monotonic()
+    logger.info("build #%s of %s/%s is running", names[2], *names[:2])
+    with RotatingLogFile(log_path, LogRotation.of(settings)) as handle:
         log = _BuildLog(handle, platform, build_id)
         log(f"Build #{names[2]} of {names[1]}: {source[0]} at {source[2] or source[1]}")
         try:
@@ -97,6 +103,11 @@ def run_build(platform: Platform, build_id: int) -> str:
         build = session.get(Build, build_id)
         assert build is not None
         builds.finish_build(session, build, phase, message)
+    platform.metrics.observe_build(phase, time.monotonic() - started)
+    if phase == builds.COMPLETE:
+        logger.info("build #%s of %s/%s is complete", names[2], *names[:2])
+    else:
+        logger.info("build #%s of %s/%s ended %s: %s", names[2], *names[:2], phase, message)
     return phase
 
 
@@ -123,8 +134,12 @@ def _steps(
 ) -> tuple[str, str]:
     url, ref, commit, context_dir = source
     shutil.rmtree(root, ignore_errors=True)
+    git_url = check_git_url(url, allow_local=platform.settings.allow_local_git)
+    warning = clear_text_warning(git_url, credentials)
+    if warning:
+        log(warning)
     with credentials_env(credentials) as git_env:
-        sha = fetch_source(url, ref, root, commit=commit, env=git_env, log=log)
+        sha = fetch_source(git_url, ref, root, commit=commit, env=git_env, log=log)
     with platform.transaction() as session:
         build = session.get(Build, build_id)
         assert build is not None
@@ -187,6 +202,10 @@ class BuildRunner:
             thread = threading.Thread(target=self._loop, name=f"wharf-build-{index}", daemon=True)
             thread.start()
             self._threads.append(thread)
+
+    def alive(self) -> bool:
+        """Whether every thread runs (for the deep health check)."""
+        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
 
     def wake(self) -> None:
         """Look for work now (called after a build is queued)."""

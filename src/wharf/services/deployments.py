@@ -62,7 +62,8 @@ def revision_spec(platform: Platform, workspace: str, app: App, build: Build) ->
     project_dir = source / app.context_dir if app.context_dir else source
     env_dir = platform.settings.envs_dir / build.environment_key
     base_env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
-    runtime_env = dict(app.runtime_env)
+    # Secret env reaches the replicas only: never the build, never a response or a log.
+    runtime_env = {**app.runtime_env, **apps.open_secret_env(platform.secrets, app)}
     sandbox = platform.sandbox
     # Work the interface out once, not on every replica start.
     first = plan_run(

@@ -15,6 +15,7 @@ from wharf.build.environments import Installer
 from wharf.build.uv import ProcessGroups
 from wharf.config import Settings
 from wharf.errors import Invalid
+from wharf.metrics import Metrics
 from wharf.sandbox import NO_SANDBOX, Sandbox, SandboxState, detect_sandbox
 from wharf.services.bootstrap import ensure_platform
 from wharf.services.secrets import SecretBox, load_secret_box
@@ -34,6 +35,8 @@ class Platform:
     """How user code runs here (found once at start: see ``find_sandbox``)."""
     installs: ProcessGroups = field(default_factory=ProcessGroups)
     """Running environment installs: a stopping server kills them all."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """Where the runners count builds and mini-batches (the server's ``/metrics``)."""
 
     def installer(self) -> Installer:
         """How this server's environment installs run (sandbox, uv cache, tracking)."""
@@ -93,7 +96,7 @@ def warn_about_sandbox(sandbox: Sandbox) -> None:
         logger.warning("NO SANDBOX for user code: %s", sandbox.detail)
 
 
-def start_platform(settings: Settings) -> Platform:
+def start_platform(settings: Settings, metrics: Metrics | None = None) -> Platform:
     """Open the store, migrate it, and make sure the default workspace and admin exist."""
     sandbox = find_sandbox(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -106,6 +109,7 @@ def start_platform(settings: Settings) -> Platform:
         sessions=create_session_factory(engine),
         secrets=load_secret_box(settings.data_dir, secret_key),
         sandbox=sandbox,
+        metrics=metrics or Metrics(),
     )
     with platform.transaction() as session:
         ensure_platform(session, settings)

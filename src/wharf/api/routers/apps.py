@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
-from wharf.api.logstream import FOLLOW_POLL_SECONDS, stream_log
+from wharf.api.logstream import stream_log, stream_replica_logs
 from wharf.errors import Conflict
 from wharf.schemas import apps as schemas
 from wharf.schemas import webhooks as webhook_schemas
@@ -57,6 +53,7 @@ def app_out(request: Request, ws: str, app: models.App, latest: models.Build | N
         source_secret=app.source_secret,
         build_env=app.build_env,
         env=app.runtime_env,
+        secret_env=list(app.secret_env_keys or []),
         replicas=app.replicas,
         cpu=app.cpu,
         memory=app.memory,
@@ -112,6 +109,7 @@ def create_app(
         source_secret=body.source_secret,
         build_env=body.build_env,
         runtime_env=body.env,
+        secret_env=body.secret_env,
         replicas=body.replicas,
         cpu=body.cpu,
         memory=body.memory,
@@ -131,6 +129,7 @@ def create_app(
         # Claimed inside the transaction: a host name another app has refuses the create.
         deployments.register_route(request.app.state.registry, ws, app)
         result = app_out(request, ws, app, first)
+        result.warnings = apps.source_warnings(session, platform.secrets, workspace, app)
     _wake_builds(request)
     return result
 
@@ -291,33 +290,5 @@ def read_app_logs(
     if not paths:
         raise Conflict(f"app {app!r} has no serving revision yet: see 'wharf app build list {app}'")
     return StreamingResponse(
-        _stream_replica_logs(request, paths, tail, follow), media_type="text/plain; charset=utf-8"
+        stream_replica_logs(request, paths, tail, follow), media_type="text/plain; charset=utf-8"
     )
-
-
-async def _stream_replica_logs(
-    request: Request, paths: list[Path], tail: int, follow: bool
-) -> AsyncIterator[bytes]:
-    offsets: dict[Path, int] = {}
-    for path in paths:
-        prefix = f"[{path.stem}] ".encode()
-        content = path.read_bytes() if path.exists() else b""
-        offsets[path] = len(content)
-        lines = content.splitlines()[-tail:] if tail else []
-        for line in lines:
-            yield prefix + line + b"\n"
-    while follow and not await request.is_disconnected():
-        for path in paths:
-            if not path.exists() or path.stat().st_size <= offsets[path]:
-                continue
-            with path.open("rb") as handle:
-                handle.seek(offsets[path])
-                chunk = handle.read()
-            complete, _, _rest = chunk.rpartition(b"\n")
-            if not complete:
-                continue
-            offsets[path] += len(complete) + 1
-            prefix = f"[{path.stem}] ".encode()
-            for line in complete.split(b"\n"):
-                yield prefix + line + b"\n"
-        await asyncio.sleep(FOLLOW_POLL_SECONDS)
