@@ -12,7 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Prefer a uv on PATH; otherwise install the pinned one into .tools/ with pip.
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 
-.PHONY: help install up test lint format bench docs clean
+.PHONY: help install up test lint format bench docs clean sandbox-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -27,10 +27,16 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.installed  ## create .venv with wharf and everything the tests need
 
-up: install  ## install, then start the platform on http://127.0.0.1:8080
+up: install sandbox-check  ## install, then start the platform on http://127.0.0.1:8080
 	$(VENV)/bin/wharf up
 
-test: install  ## install, then run the whole test suite
+# Loud, never fatal: a single-user machine on loopback still starts without the sandbox.
+sandbox-check:
+	@command -v bwrap >/dev/null 2>&1 || echo "WARNING: bubblewrap is not installed: user code \
+	will run unconfined, as your own user. Install it: sudo apt-get install bubblewrap \
+	(see docs/security.md)" >&2
+
+test: install sandbox-check  ## install, then run the whole test suite
 	@if [ -f package.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
 	$(VENV)/bin/pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status

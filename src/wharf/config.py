@@ -116,6 +116,28 @@ class Settings(BaseSettings):
     paths), as a single-machine setup needs. Switch it off on a shared server: such a URL can
     read any repository the server's user can read."""
 
+    sandbox: Literal["auto", "required", "off"] = "auto"
+    """Whether user code (builds' installs, app replicas, batch workers) runs in a bubblewrap
+    sandbox. ``auto`` uses it when it works here and warns loudly when it does not;
+    ``required`` refuses to start without it; ``off`` runs user code as the server's own user
+    (only for a single-user machine). A server listening beyond loopback refuses to start
+    without a sandbox unless this is ``off``. See docs/security.md."""
+
+    sandbox_bwrap: str = "bwrap"
+    """The bubblewrap program: a name looked up on ``PATH``, or a path."""
+
+    sandbox_uid: int = Field(default=64500, ge=0)
+    """The uid user code runs as when the server runs as root. It need not exist in
+    ``/etc/passwd``; nothing else on the machine should use it."""
+
+    sandbox_gid: int = Field(default=64500, ge=0)
+    """The gid user code runs as when the server runs as root (no supplementary groups)."""
+
+    sandbox_shared_uv_cache: bool = False
+    """Let sandboxed environment installs share the server's uv cache. Faster for new
+    environments, but a package's ``setup.py`` could then alter cached packages that other
+    workspaces' builds install. Off: each install gets a cache of its own."""
+
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     """The largest request body the API accepts (JSON requests: creates, updates), in bytes.
     Bodies are counted as they stream in, chunked ones too, and refused with 413 at the limit,

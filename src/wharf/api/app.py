@@ -22,7 +22,7 @@ from wharf.runtime.registry import AppRegistry
 from wharf.services.build_runner import BuildRunner
 from wharf.services.deployments import deploy_build, restore_apps
 from wharf.services.job_runner import JobRunner
-from wharf.services.platform import start_platform
+from wharf.services.platform import start_platform, warn_about_sandbox
 from wharf.services.platform_state import read_platform_state
 from wharf.services.retention import RetentionLoop
 from wharf.version import __version__
@@ -35,6 +35,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     platform = await run_in_threadpool(start_platform, settings, app.state.metrics)
     app.state.platform = platform
+    warn_about_sandbox(platform.sandbox)
     registry: AppRegistry = app.state.registry
     await run_in_threadpool(registry.start)
     platform.metrics.watch_state(lambda: read_platform_state(platform, registry))

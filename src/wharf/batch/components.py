@@ -28,10 +28,11 @@ from wharf.batch.executor import (
     WorkerStartFailed,
 )
 from wharf.batch.joblog import JobLog
-from wharf.batch.launch import build_worker_env, check_interpreter
+from wharf.batch.launch import build_worker_env, check_interpreter, worker_profile
 from wharf.batch.settings import LoggingLevel, describe_validation_error
 from wharf.errors import Invalid
 from wharf.logfiles import LogRotation
+from wharf.sandbox import NO_SANDBOX, Sandbox
 
 InputType = Literal["uri_file", "uri_folder", "string", "boolean", "number", "integer"]
 OutputType = Literal["uri_file", "uri_folder"]
@@ -185,6 +186,8 @@ class ComponentJob:
     environment_variables: Mapping[str, str] = field(default_factory=dict)
     logging_level: LoggingLevel = "info"
     model_dir: Path | None = None
+    sandbox: Sandbox = field(default=NO_SANDBOX)
+
     log_rotation: LogRotation | None = None
     """When the job log is rotated (never, when None)."""
 
@@ -222,6 +225,14 @@ def run_component(
         output_dir=job.job_dir / "outputs",
     )
     call = f"{job.spec.entry.partition(':')[2]}()"
+    readable = [Path(arguments[name]) for name in _path_inputs(job.spec, arguments)]
+    if job.model_dir is not None:
+        readable.append(job.model_dir)
+    writable = {job.job_dir / "outputs"} | {
+        path if job.spec.outputs[name].type == "uri_folder" else path.parent
+        for name in job.spec.outputs
+        for path in [job.output_path(name)]
+    }
     launch = WorkerLaunch(
         interpreter=str(job.interpreter),
         config={
@@ -236,6 +247,10 @@ def run_component(
         log_path=job.log_path,
         tag=job.job_id,
         call=call,
+        sandbox=job.sandbox,
+        profile=worker_profile(
+            job.interpreter, job.code_dir, readable=readable, writable=sorted(writable)
+        ),
     )
     log = JobLog(job.log_path, job.log_rotation)
     log.write(f"calling {job.spec.entry} for job {job.job_id}")
@@ -260,6 +275,15 @@ def run_component(
         return _component_result("failed", error)
     log.write(f"job completed in {time.monotonic() - began:.1f} s")
     return _component_result("completed", None)
+
+
+def _path_inputs(spec: ComponentSpec, arguments: Mapping[str, Any]) -> list[str]:
+    """The inputs that name files or folders: the worker reads them, so it must see them."""
+    return [
+        name
+        for name, declared in spec.inputs.items()
+        if declared.type in ("uri_file", "uri_folder") and arguments.get(name) is not None
+    ]
 
 
 def _wait_for_call(executor: Executor, cancel: threading.Event) -> Finished | None:

@@ -39,6 +39,7 @@ from wharf.batch.settings import BatchSettings
 from wharf.batch.state import BatchState, BatchStateStore, Failure, pending_batches
 from wharf.errors import Invalid
 from wharf.logfiles import LogRotation
+from wharf.sandbox import NO_SANDBOX, Sandbox
 
 POLL_SECONDS = 0.2
 """How often the engine looks at the cancel flag while waiting for workers."""
@@ -61,6 +62,9 @@ class BatchJob:
     job_dir: Path
     output_dir: Path
     model_dir: Path | None = None
+    sandbox: Sandbox = field(default=NO_SANDBOX)
+    """Where the job's user code runs: its workers and the helpers in its environment."""
+
     log_rotation: LogRotation | None = None
     """When the job log is rotated (never, when None)."""
 
@@ -172,17 +176,21 @@ class _JobRun:
         self.plan: list[MiniBatch] = []
         self.batches: dict[int, MiniBatch] = {}
         self.items_total = 0
+        self.launch: WorkerLaunch | None = None
 
     def run(self) -> JobResult:
         job = self.job
         job.job_dir.mkdir(parents=True, exist_ok=True)
         staging_dir(job.job_dir).mkdir(exist_ok=True)
-        launch = build_launch(
+        self.launch = launch = build_launch(
             job.scorer,
             self.settings,
             interpreter=job.interpreter,
             model_dir=job.model_dir,
+            input_path=job.input_path,
             output_dir=job.output_dir,
+            job_dir=job.job_dir,
+            sandbox=job.sandbox,
             log_path=job.log_path,
             tag=job.job_id,
         )
@@ -232,7 +240,7 @@ class _JobRun:
                     )
         counter = None
         if self.settings.mini_batch_rows is not None:
-            counter = count_rows_in_environment(self.job.interpreter, files, launch.env)
+            counter = count_rows_in_environment(launch, files)
         plan = plan_mini_batches(files, self.settings, counter)
         self.store.save_plan(plan)
         self.log.write(
@@ -374,7 +382,11 @@ class _JobRun:
             if states[batch.id].status == "done" and (path := states[batch.id].staged_path)
         ]
         try:
-            write_final_output(sources, self.job.output_file, fmt, str(self.job.interpreter))
+            launch = self.launch
+            assert launch is not None
+            write_final_output(
+                sources, self.job.output_file, fmt, launch.interpreter, launch.wrap, launch.env
+            )
         except (OSError, OutputError) as exc:
             return "failed", f"writing {self.settings.output_file_name} failed: {exc}"
         self.log.write(f"wrote {self.counters.rows} rows to {self.job.output_file}")

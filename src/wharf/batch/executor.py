@@ -13,13 +13,14 @@ import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from wharf.batch.state import Failure
+from wharf.sandbox import NO_SANDBOX, Sandbox, SandboxProfile
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 """Run by file path under the deployment's interpreter, where the ``wharf`` package is absent."""
@@ -79,6 +80,14 @@ class WorkerLaunch:
     """Put on the worker's command line so that its processes can be found (``--job <tag>``)."""
     call: str = "run()"
     """What a task calls, for timeout messages."""
+    sandbox: Sandbox = field(default=NO_SANDBOX)
+    profile: SandboxProfile | None = None
+    """What the worker may see: its environment, code and inputs read-only, its outputs."""
+
+    def wrap(self, argv: Sequence[str]) -> list[str]:
+        """``argv`` as it runs in the worker's sandbox (itself when there is none)."""
+        profile = self.profile or SandboxProfile(cwd=Path(self.cwd))
+        return self.sandbox.command(profile, argv)
 
 
 class Executor(Protocol):
@@ -190,8 +199,9 @@ class LocalExecutor:
 
     def _spawn(self, name: str) -> _Worker:
         with self.launch.log_path.open("ab") as log:
+            argv = [self.launch.interpreter, str(WORKER_SCRIPT), "serve", "--job", self.launch.tag]
             process = subprocess.Popen(
-                [self.launch.interpreter, str(WORKER_SCRIPT), "serve", "--job", self.launch.tag],
+                self.launch.wrap(argv),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,

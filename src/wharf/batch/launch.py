@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from wharf.batch.executor import WORKER_SCRIPT, WorkerLaunch
+from wharf.batch.output import staging_dir
 from wharf.batch.planner import Item, RowCounter
 from wharf.batch.settings import BatchSettings
 from wharf.errors import Invalid
+from wharf.sandbox import NO_SANDBOX, Sandbox, SandboxProfile
 
 # The server's environment may hold its database URL and secret key: workers get only these.
 _PASSED_THROUGH = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER", "LOGNAME")
@@ -129,20 +131,40 @@ def azure_model_layout(model_dir: Path, job_dir: Path) -> Path:
     return link
 
 
+def worker_profile(
+    interpreter: Path, code_dir: Path, *, readable: Sequence[Path], writable: Sequence[Path]
+) -> SandboxProfile:
+    """What a worker sees: its environment, the worker script, its code and ``readable`` (inputs,
+    model) read-only; ``writable`` (its outputs, its staging folder) and a private /tmp."""
+    environment = interpreter.parent.parent  # <env>/bin/python
+    return SandboxProfile(
+        cwd=code_dir,
+        read_only=(environment, WORKER_SCRIPT, code_dir, *readable),
+        writable=tuple(writable),
+    )
+
+
 def build_launch(
     scorer: Scorer,
     settings: BatchSettings,
     *,
     interpreter: Path,
     model_dir: Path | None,
+    input_path: Path,
     output_dir: Path,
+    job_dir: Path,
     log_path: Path,
     tag: str,
+    sandbox: Sandbox = NO_SANDBOX,
 ) -> WorkerLaunch:
     check_interpreter(interpreter)
     config, cwd, call = describe_scorer(scorer, settings)
     env = build_worker_env(
         interpreter, settings.environment_variables, model_dir=model_dir, output_dir=output_dir
+    )
+    readable = [input_path] if model_dir is None else [input_path, model_dir]
+    profile = worker_profile(
+        interpreter, cwd, readable=readable, writable=[output_dir, staging_dir(job_dir)]
     )
     return WorkerLaunch(
         interpreter=str(interpreter),
@@ -152,23 +174,26 @@ def build_launch(
         log_path=log_path,
         tag=tag,
         call=call,
+        sandbox=sandbox,
+        profile=profile,
     )
 
 
-def count_rows_in_environment(
-    interpreter: Path, files: Sequence[Item], env: Mapping[str, str]
-) -> RowCounter:
+def count_rows_in_environment(launch: WorkerLaunch, files: Sequence[Item]) -> RowCounter:
     """A row counter for the Parquet files among ``files``: they are counted in the deployment's
-    environment (pyarrow is the deployment's requirement, not the server's), all in one call."""
+    environment (pyarrow is the deployment's requirement, not the server's), all in one call,
+    in the workers' sandbox."""
     parquet = [item.path for item in files if item.path.lower().endswith(".parquet")]
     counts: dict[str, int] = {}
     if parquet:
         completed = subprocess.run(
-            [str(interpreter), str(WORKER_SCRIPT), "count-rows", *parquet],
+            launch.wrap([launch.interpreter, str(WORKER_SCRIPT), "count-rows", *parquet]),
             capture_output=True,
             text=True,
-            env=dict(env),
+            env=dict(launch.env),
+            cwd=launch.cwd,
             check=False,
+            start_new_session=True,
         )
         if completed.returncode != 0:
             last = (completed.stderr.strip().splitlines() or ["no output"])[-1]

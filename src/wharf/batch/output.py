@@ -14,10 +14,13 @@ import io
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from wharf.batch.executor import WORKER_SCRIPT
+
+Wrap = Callable[[Sequence[str]], list[str]]
+"""Turns a command into the one that runs in the workers' sandbox (``WorkerLaunch.wrap``)."""
 
 STAGING_FOLDER = "staged"
 
@@ -51,11 +54,19 @@ def discard_staging(job_dir: Path) -> None:
     shutil.rmtree(staging_dir(job_dir), ignore_errors=True)
 
 
-def write_final_output(sources: Sequence[Path], target: Path, fmt: str, interpreter: str) -> None:
+def write_final_output(
+    sources: Sequence[Path],
+    target: Path,
+    fmt: str,
+    interpreter: str,
+    wrap: Wrap = list,
+    env: Mapping[str, str] | None = None,
+) -> None:
     """Concatenate staged files, in the given order, into ``target`` (atomically).
 
     CSV and JSON lines are merged here with the standard library; Parquet is merged by the
-    deployment's interpreter, whose requirements bring pyarrow (the server's need not).
+    deployment's interpreter, whose requirements bring pyarrow (the server's need not), in the
+    command ``wrap`` makes of it (the workers' sandbox).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
@@ -64,7 +75,7 @@ def write_final_output(sources: Sequence[Path], target: Path, fmt: str, interpre
     elif fmt == "jsonl":
         merge_jsonl(sources, partial)
     else:
-        merge_parquet(sources, partial, interpreter)
+        merge_parquet(sources, partial, interpreter, wrap, env)
     with partial.open("rb") as written:
         os.fsync(written.fileno())
     os.replace(partial, target)
@@ -153,10 +164,21 @@ def _csv_line(values: list[str]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def merge_parquet(sources: Sequence[Path], target: Path, interpreter: str) -> None:
+def merge_parquet(
+    sources: Sequence[Path],
+    target: Path,
+    interpreter: str,
+    wrap: Wrap = list,
+    env: Mapping[str, str] | None = None,
+) -> None:
     command = [interpreter, str(WORKER_SCRIPT), "merge-parquet", str(target)]
     completed = subprocess.run(
-        [*command, *map(str, sources)], capture_output=True, text=True, check=False
+        wrap([*command, *map(str, sources)]),
+        capture_output=True,
+        text=True,
+        env=None if env is None else dict(env),
+        check=False,
+        start_new_session=True,
     )
     if completed.returncode != 0:
         tail = completed.stderr.strip().splitlines()[-1:] or [f"exit code {completed.returncode}"]

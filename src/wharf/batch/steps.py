@@ -19,6 +19,7 @@ from wharf.batch.engine import JobProgress, JobResult
 from wharf.batch.joblog import JobLog
 from wharf.batch.launch import build_worker_env
 from wharf.batch.pipelines import Pipeline, PipelineStep, render_command
+from wharf.sandbox import NO_SANDBOX, Sandbox, SandboxProfile
 
 POLL_SECONDS = 0.2
 STOP_GRACE_SECONDS = 10.0
@@ -67,14 +68,35 @@ class PipelineJob:
     """Local paths of the parent outputs and of the kept step outputs (``step.output``)."""
     environment_variables: Mapping[str, str] = field(default_factory=dict)
     model_dir: Path | None = None
+    sandbox: Sandbox = field(default=NO_SANDBOX)
+
+
+def step_profile(job: PipelineJob, run: StepRun, writable: list[Path]) -> SandboxProfile:
+    """What a step sees: its environment and code, the job's data inputs and model read-only;
+    its own outputs writable; nothing else of the server (a private /tmp besides)."""
+    inputs = [Path(value) for value in job.inputs.values() if isinstance(value, Path | str)]
+    readable = [path for path in inputs if path.is_absolute() and path.exists()]
+    if job.model_dir is not None:
+        readable.append(job.model_dir)
+    return SandboxProfile(
+        cwd=run.code_dir,
+        read_only=(run.interpreter.parent.parent, run.code_dir, *readable),
+        writable=tuple(writable),
+    )
 
 
 def launch_step(
-    argv: list[str], *, cwd: Path, env: Mapping[str, str], log: IO[bytes]
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log: IO[bytes],
+    sandbox: Sandbox = NO_SANDBOX,
+    profile: SandboxProfile | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start one step's process: every pipeline step starts here (a sandbox wraps this)."""
+    """Start one step's process: every pipeline step starts here, in its sandbox."""
     return subprocess.Popen(
-        argv,
+        sandbox.command(profile or SandboxProfile(cwd=cwd), argv),
         cwd=cwd,
         env=dict(env),
         stdin=subprocess.DEVNULL,
@@ -136,7 +158,10 @@ def _run_step(
         handle.write(f"$ {' '.join(argv)}\n".encode())
         handle.flush()
         try:
-            process = launch_step(argv, cwd=run.code_dir, env=env, log=handle)
+            profile = step_profile(job, run, _writable(job, step))
+            process = launch_step(
+                argv, cwd=run.code_dir, env=env, log=handle, sandbox=job.sandbox, profile=profile
+            )
         except OSError as exc:
             return "Failed", f"the command could not start: {exc.strerror or exc}"
         while process.poll() is None:
@@ -166,6 +191,17 @@ def _values(job: PipelineJob, step: PipelineStep) -> dict[str, str | None]:
         )
         values[f"outputs.{name}"] = str(path)
     return values
+
+
+def _writable(job: PipelineJob, step: PipelineStep) -> list[Path]:
+    """The folders a step writes: the job's outputs folder and its own outputs (made by
+    ``_values`` before the step starts)."""
+    folders = [job.job_dir / "outputs"]
+    folders[0].mkdir(parents=True, exist_ok=True)
+    for name, target in step.outputs.items():
+        path = job.outputs[target.name if target is not None else f"{step.name}.{name}"]
+        folders.append(path if path.is_dir() else path.parent)
+    return [folder for folder in folders if folder.is_dir()]
 
 
 def _text(value: Any) -> str:

@@ -25,8 +25,17 @@ from functools import lru_cache
 from pathlib import Path
 
 from wharf.build.install import InstallPlan
-from wharf.build.uv import Log, run_uv, summarise_failure, uv_environment
+from wharf.build.uv import (
+    Log,
+    ProcessGroups,
+    UvResult,
+    run_uv,
+    summarise_failure,
+    uv_binary,
+    uv_environment,
+)
 from wharf.errors import Invalid
+from wharf.sandbox import NO_SANDBOX, Sandbox, SandboxProfile
 
 # Bump when the layout of a cached environment changes: old ones are then left unused.
 CACHE_SCHEMA = "1"
@@ -52,12 +61,28 @@ class Environment:
         return self.path / "bin" / "python"
 
 
+@dataclass(frozen=True)
+class Installer:
+    """How environment installs run: in which sandbox, with which uv cache, tracked where."""
+
+    sandbox: Sandbox = NO_SANDBOX
+    share_uv_cache: bool = True
+    """False: each install gets a uv cache of its own (see ``WHARF_SANDBOX_SHARED_UV_CACHE``)."""
+    groups: ProcessGroups | None = None
+    """Where running installs register, so that a stopping server can kill them."""
+
+
 def _discard(line: str) -> None:
     pass
 
 
+def python_home(python: str) -> Path:
+    """The installation an interpreter belongs to (a virtual environment's base install)."""
+    return Path(python).resolve().parent.parent
+
+
 @lru_cache(maxsize=8)
-def describe_python(python: str) -> str:
+def describe_python(python: str, sandbox: Sandbox = NO_SANDBOX) -> str:
     """What identifies an interpreter for the cache, e.g. ``cpython-3.11.7-x86_64``."""
     probe = (
         "import platform, sys; "
@@ -65,8 +90,16 @@ def describe_python(python: str) -> str:
         '{sys.abiflags}-{platform.machine()}")'
     )
     try:
+        # The server's own interpreter, run as user code is: it needs nothing of the host.
+        real = str(Path(python).resolve())
+        profile = SandboxProfile(cwd=Path("/"), read_only=(python_home(python),), network=False)
         done = subprocess.run(
-            [python, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+            sandbox.command(profile, [real, "-c", probe]),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+            start_new_session=True,
         )
     except (OSError, subprocess.SubprocessError) as exc:
         raise Invalid(f"cannot run the Python interpreter {python}: {exc}") from None
@@ -103,19 +136,83 @@ def _clear_leftovers(envs_dir: Path, key: str) -> None:
     """Remove staging folders of builds that died, and a broken environment (lock held)."""
     for leftover in envs_dir.glob(f".building-{key}-*"):
         shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in envs_dir.glob(f".install-{key}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
     final = envs_dir / key
     if final.exists() and not _is_complete(final):
         shutil.rmtree(final, ignore_errors=True)
 
 
-def _install(plan: InstallPlan, staging: Path, python: str, log: Log) -> None:
+def clear_all_leftovers(envs_dir: Path) -> int:
+    """At start, when no install runs: remove every staging folder and private uv cache that a
+    stopped or killed server left behind. Returns how many there were."""
+    found = [*envs_dir.glob(".building-*"), *envs_dir.glob(".install-*")]
+    for leftover in found:
+        shutil.rmtree(leftover, ignore_errors=True)
+    return len(found)
+
+
+def _install(plan: InstallPlan, staging: Path, python: str, log: Log, installer: Installer) -> None:
     env = uv_environment(plan.build_env)
+    if not installer.sandbox.active:
+        _run_installs(plan, staging, python, log, env, installer, None)
+        return
+    # The install's own working folder, beside the staging one: a private uv cache (so that a
+    # setup.py cannot alter packages other workspaces install) and a copy of the source (a
+    # build backend writes egg-info and build/ into it; the build's checkout stays as it was).
+    work = Path(
+        tempfile.mkdtemp(
+            prefix=f".install-{staging.name[len('.building-') :]}-", dir=staging.parent
+        )
+    )
     root = plan.project.root
-    created = run_uv(
-        ["venv", "--quiet", "--relocatable", "--no-project", "--python", python, str(staging)],
+    writable = [staging]
+    rebind: tuple[tuple[Path, Path], ...] = ()
+    if not installer.share_uv_cache:
+        env["UV_CACHE_DIR"] = str(work / "cache")
+        (work / "cache").mkdir()
+        writable.append(work / "cache")
+    if plan.install_project:
+        shutil.copytree(root, work / "source", symlinks=True)
+        rebind = ((work / "source", root),)
+    env["UV_LINK_MODE"] = "copy"  # each bind mount is a filesystem of its own to link()
+    python = str(Path(python).resolve())  # a venv's link may point outside the sandbox
+    profile = SandboxProfile(
         cwd=root,
-        env=env,
-        log=log,
+        read_only=(root, uv_binary(), python_home(python)),
+        writable=tuple(writable),
+        rebind=rebind,
+    )
+    try:
+        _run_installs(plan, staging, python, log, env, installer, profile)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run_installs(
+    plan: InstallPlan,
+    staging: Path,
+    python: str,
+    log: Log,
+    env: dict[str, str],
+    installer: Installer,
+    profile: SandboxProfile | None,
+) -> None:
+    root = plan.project.root
+
+    def uv(args: list[str]) -> UvResult:
+        return run_uv(
+            args,
+            cwd=root,
+            env=env,
+            log=log,
+            sandbox=installer.sandbox,
+            profile=profile,
+            groups=installer.groups,
+        )
+
+    created = uv(
+        ["venv", "--quiet", "--relocatable", "--no-project", "--python", python, str(staging)]
     )
     if created.returncode != 0:
         raise Invalid(f"could not create an environment: {summarise_failure(created)}")
@@ -131,7 +228,7 @@ def _install(plan: InstallPlan, staging: Path, python: str, log: Log) -> None:
     if len(args) == 4:
         log("nothing to install")
         return
-    installed = run_uv(args, cwd=root, env=env, log=log)
+    installed = uv(args)
     if installed.returncode != 0:
         raise Invalid(
             f"could not install the packages of {root} ({plan.summary}):\n"
@@ -163,6 +260,7 @@ def ensure_environment(
     *,
     python: str | None = None,
     log: Log = _discard,
+    installer: Installer = Installer(),
 ) -> Environment:
     """The cached environment for ``plan``, built first if the cache does not have it.
 
@@ -173,7 +271,8 @@ def ensure_environment(
     started = time.monotonic()
     envs_dir = envs_dir.resolve()
     interpreter = python or sys.executable
-    key = environment_key(describe_python(interpreter), plan.fingerprint)
+    tag = describe_python(interpreter, installer.sandbox)
+    key = environment_key(tag, plan.fingerprint)
     final = envs_dir / key
     if _is_complete(final):
         _mark_used(final)
@@ -186,12 +285,12 @@ def ensure_environment(
         _clear_leftovers(envs_dir, key)
         staging = Path(tempfile.mkdtemp(prefix=f".building-{key}-", dir=envs_dir))
         staging.chmod(0o755)  # mkdtemp makes it private; an environment is not a secret
-        log(f"building environment {key}: {plan.summary}, {describe_python(interpreter)}")
+        log(f"building environment {key}: {plan.summary}, {tag}")
         try:
-            _install(plan, staging, interpreter, log)
+            _install(plan, staging, interpreter, log, installer)
             metadata = {
                 "key": key,
-                "python": describe_python(interpreter),
+                "python": tag,
                 "installed": plan.summary,
                 "project": str(plan.project.root),
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from wharf.build.uv import Log
+from wharf.sandbox import NO_SANDBOX, Sandbox, SandboxProfile
 
 Interface = Literal["wsgi", "asgi"]
 
@@ -24,15 +25,26 @@ _MARK = "wharf-interface="
 
 
 def probe_interface(
-    env_dir: Path, app_module: str, *, cwd: Path, env: Mapping[str, str], log: Log
+    env_dir: Path,
+    app_module: str,
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log: Log,
+    sandbox: Sandbox = NO_SANDBOX,
+    profile: SandboxProfile | None = None,
 ) -> Interface:
-    """``asgi`` or ``wsgi`` for ``module:attribute``; ``wsgi`` when the probe cannot tell."""
+    """``asgi`` or ``wsgi`` for ``module:attribute``; ``wsgi`` when the probe cannot tell.
+
+    Importing the app runs its code: in ``sandbox``, seeing what ``profile`` allows."""
     if "(" in app_module:  # an app factory call: importing it would not show the app
         return "wsgi"
     try:
+        argv = [str(env_dir / "bin" / "python"), "-c", _PROBE, app_module]
         done = subprocess.run(
-            [str(env_dir / "bin" / "python"), "-c", _PROBE, app_module],
+            sandbox.command(profile or SandboxProfile(cwd, (env_dir,)), argv),
             cwd=cwd,
+            start_new_session=True,
             env=dict(env),
             capture_output=True,
             text=True,

@@ -28,6 +28,7 @@ from wharf.build.packages import has_package, installed_version
 from wharf.build.s2i_environment import S2I_ENVIRONMENT_FILE, read_s2i_environment
 from wharf.build.uv import Log
 from wharf.errors import Invalid
+from wharf.sandbox import NO_SANDBOX, Sandbox, SandboxProfile
 
 Strategy = Literal["app-script", "app-file", "gunicorn"]
 
@@ -49,6 +50,12 @@ class RunCommand:
 
 def _discard(line: str) -> None:
     pass
+
+
+def run_profile(source_root: Path, env_dir: Path, cwd: Path) -> SandboxProfile:
+    """What an app's processes see: its checked-out source and its environment, read-only,
+    and a private /tmp; nothing else of the server's disk."""
+    return SandboxProfile(cwd=cwd, read_only=(source_root, env_dir))
 
 
 def format_bind(host: str, port: int) -> str:
@@ -102,6 +109,7 @@ def plan_run(
     runtime_env: Mapping[str, str] | None = None,
     interface: Interface | None = None,
     log: Log = _discard,
+    sandbox: Sandbox = NO_SANDBOX,
 ) -> RunCommand:
     """The command that runs the project in ``project_dir`` from the environment ``env_dir``.
 
@@ -109,7 +117,8 @@ def plan_run(
     ``.s2i/environment``, ``runtime_env`` (the app's own settings), then what Wharf assigns
     (``PORT``, ``GUNICORN_BIND``, ``VIRTUAL_ENV``, ``PATH``). The ``APP_*`` choices are read
     from ``.s2i/environment`` and ``runtime_env`` only. ``interface=None`` finds out whether
-    the app is ASGI by importing it, when the environment has uvicorn.
+    the app is ASGI by importing it, when the environment has uvicorn (in ``sandbox``: that
+    runs the app's code).
     """
     project_dir = project_dir.resolve()
     settings = {**read_s2i_environment(project_dir), **(runtime_env or {})}
@@ -139,7 +148,8 @@ def plan_run(
         if file_named:
             raise Invalid(f"APP_FILE names {app_file}, which does not exist in {cwd}")
 
-    return _plan_gunicorn(settings, env, env_dir, cwd, bind, interface, log)
+    probe = run_profile(project_dir, env_dir, cwd)
+    return _plan_gunicorn(settings, env, env_dir, cwd, bind, interface, log, sandbox, probe)
 
 
 def _plan_gunicorn(
@@ -150,6 +160,8 @@ def _plan_gunicorn(
     bind: str,
     interface: Interface | None,
     log: Log,
+    sandbox: Sandbox,
+    probe: SandboxProfile,
 ) -> RunCommand:
     gunicorn = env_dir / "bin" / "gunicorn"
     module = settings.get("APP_MODULE") or (
@@ -183,7 +195,9 @@ def _plan_gunicorn(
         argv.append("--no-control-socket")
     if interface is None:
         interface = (
-            probe_interface(env_dir, module, cwd=cwd, env=env, log=log)
+            probe_interface(
+                env_dir, module, cwd=cwd, env=env, log=log, sandbox=sandbox, profile=probe
+            )
             if has_package(env_dir, "uvicorn")
             else "wsgi"
         )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from uv import find_uv_bin
+
+from wharf.sandbox import NO_SANDBOX, Sandbox, SandboxProfile, sandbox_env
 
 Log = Callable[[str], None]
 
@@ -30,7 +35,7 @@ def uv_environment(
     build_env: Mapping[str, str], base_env: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """The variables uv runs with: the machine's, the build's, and Wharf's fixed choices."""
-    env = dict(os.environ if base_env is None else base_env)
+    env = sandbox_env(os.environ if base_env is None else base_env)
     for name in _FOREIGN:
         env.pop(name, None)
     env.update(build_env)
@@ -43,11 +48,30 @@ def uv_environment(
     return env
 
 
-def run_uv(args: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Log) -> UvResult:
-    """Run ``uv args...``, passing each line it prints to ``log`` as it comes."""
+def uv_binary() -> Path:
+    return Path(find_uv_bin())
+
+
+def run_uv(
+    args: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log: Log,
+    sandbox: Sandbox = NO_SANDBOX,
+    profile: SandboxProfile | None = None,
+    groups: ProcessGroups | None = None,
+) -> UvResult:
+    """Run ``uv args...`` (in ``profile`` when there is a sandbox), passing each line it prints
+    to ``log`` as it comes.
+
+    uv and whatever it starts (build backends, a project's ``setup.py``) run in a session of
+    their own: when ``log`` raises (a cancel, the server stopping), the whole tree is killed
+    before the exception goes on."""
     output: list[str] = []
+    argv = sandbox.command(profile or SandboxProfile(cwd=cwd), [str(uv_binary()), *args])
     with subprocess.Popen(
-        [find_uv_bin(), *args],
+        argv,
         cwd=cwd,
         env=dict(env),
         stdin=subprocess.DEVNULL,
@@ -55,17 +79,60 @@ def run_uv(args: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Log) 
         stderr=subprocess.STDOUT,
         text=True,
         errors="replace",
+        start_new_session=True,
     ) as process:
         assert process.stdout is not None
-        for raw in process.stdout:
-            line = raw.rstrip("\n")
-            output.append(line)
-            log(line)
+        if groups is not None:
+            groups.add(process.pid)
+        try:
+            for raw in process.stdout:
+                line = raw.rstrip("\n")
+                output.append(line)
+                log(line)
+        except BaseException:
+            kill_process_group(process.pid)
+            raise
+        finally:
+            if groups is not None:
+                groups.discard(process.pid)
     return UvResult(returncode=process.returncode, output=tuple(output))
 
 
 MAX_SUMMARY_LINES = 40
 """A failure's message keeps this many decisive lines; the build log keeps them all."""
+
+
+class ProcessGroups:
+    """The process groups of running installs, so that a stopping server can end them all,
+    including an install that prints nothing for minutes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._groups: set[int] = set()
+        self._stopping = False
+
+    def add(self, pgid: int) -> None:
+        with self._lock:
+            self._groups.add(pgid)
+            if self._stopping:
+                kill_process_group(pgid)
+
+    def discard(self, pgid: int) -> None:
+        with self._lock:
+            self._groups.discard(pgid)
+
+    def kill_all(self) -> None:
+        """Kill every running install, and any started from now on."""
+        with self._lock:
+            self._stopping = True
+            for pgid in self._groups:
+                kill_process_group(pgid)
+
+
+def kill_process_group(pgid: int) -> None:
+    """SIGKILL a session leader's whole group: uv, its build backends, their children."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def summarise_failure(result: UvResult) -> str:

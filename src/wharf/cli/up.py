@@ -15,6 +15,7 @@ from wharf.sdk import ClientConfig, read_config, write_config
 
 if TYPE_CHECKING:
     from wharf.config import Settings
+    from wharf.sandbox import Sandbox
 
 
 class LogFormatOption(StrEnum):
@@ -41,6 +42,7 @@ def up(
     from wharf.api import create_app
     from wharf.config import Settings
     from wharf.logconfig import configure_logging
+    from wharf.services.platform import find_sandbox
     from wharf.services.ports import check_port_free
 
     overrides: dict[str, Any] = {
@@ -52,8 +54,9 @@ def up(
     settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     configure_logging(settings.log_level, settings.log_format)
     check_port_free(settings.host, settings.port)
+    sandbox = find_sandbox(settings)  # refuses a server beyond loopback without one
     config_note = _prepare(settings)
-    _announce(settings, config_note)
+    _announce(settings, config_note, sandbox)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -69,17 +72,24 @@ def up(
     )
 
 
-def _announce(settings: Settings, config_note: str) -> None:
+def _announce(settings: Settings, config_note: str, sandbox: Sandbox) -> None:
     """Where the server is: for a person on a terminal, or one JSON line for a collector."""
     url = settings.effective_public_url
     if settings.log_format == "json":
         fields = {"url": url, "data_dir": str(settings.data_dir), "cli": config_note}
         logging.getLogger("wharf.up").info("Wharf is starting at %s", url, extra=fields)
-        return
+        return  # without a sandbox, the platform's own warning says so in the log
     console.print(f"[bold]Wharf[/bold] is starting at [link={url}]{url}[/link]", highlight=False)
     console.print(f"  API docs  {url}/api/v1/docs", highlight=False)
     console.print(f"  data      {settings.data_dir}", highlight=False)
     console.print(f"  CLI       {config_note}", highlight=False)
+    if sandbox.active:
+        console.print(f"  sandbox   {sandbox.detail}", highlight=False)
+    else:
+        console.print(
+            f"[bold red]WARNING[/bold red] no sandbox for user code: {sandbox.detail}",
+            highlight=False,
+        )
 
 
 def _is_loopback(url: str) -> bool:

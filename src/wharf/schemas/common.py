@@ -54,6 +54,10 @@ class Health(ResponseModel):
     status: Literal["ok", "unavailable"]
     version: str
     database: str
+    sandbox: dict[str, Any] | None = None
+    """With ``?deep=true``: whether user code runs sandboxed (``state``: ``active``, ``off``,
+    ``unavailable``), what was found, and the uid it runs as."""
+
     checks: dict[str, HealthCheck] | None = None
     """Only in the deep report (``?deep=true``, ``/ready``): ``database``, ``build-runner``,
     ``job-runner``, ``disk``..., each ``ok`` or ``failed`` with a line that says why."""

@@ -342,7 +342,10 @@ def _materialise(
         )
         plan = environment_plan(folder, source)
         environment = ensure_environment(
-            plan, platform.settings.envs_dir, python=environment_python(folder)
+            plan,
+            platform.settings.envs_dir,
+            python=environment_python(folder),
+            installer=platform.installer(),
         )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from wharf.build.detect import detect_builder
-from wharf.build.environments import ensure_environment
+from wharf.build.environments import clear_all_leftovers, ensure_environment
 from wharf.build.git import (
     GitCredentials,
     check_git_url,
@@ -153,13 +153,22 @@ def _steps(
     project = detect_builder(project_dir)
     log(f"builder: Python (found {', '.join(project.markers)})")
     plan = plan_install(project, build_env=build_env)
-    environment = ensure_environment(plan, platform.settings.envs_dir, log=log)
+    environment = ensure_environment(
+        plan, platform.settings.envs_dir, log=log, installer=platform.installer()
+    )
     log(
         f"environment {environment.key} "
         + ("reused from the cache" if environment.reused else "built")
         + f" in {environment.seconds:.1f} s"
     )
-    run = plan_run(project_dir, environment.path, 8080, runtime_env=runtime_env, log=log)
+    run = plan_run(
+        project_dir,
+        environment.path,
+        8080,
+        runtime_env=runtime_env,
+        log=log,
+        sandbox=platform.sandbox,
+    )
     log(f"run command: {run.summary}")
     with platform.transaction() as session:
         build = session.get(Build, build_id)
@@ -188,6 +197,9 @@ class BuildRunner:
             interrupted = builds.recover_interrupted_builds(session)
         if interrupted:
             logger.warning("%d build(s) were interrupted by a stop; marked Error", interrupted)
+        # No install runs yet: what a killed server left half-built goes now.
+        if clear_all_leftovers(self._platform.settings.envs_dir):
+            logger.warning("removed environment installs left behind by a stopped server")
         for index in range(self._workers):
             thread = threading.Thread(target=self._loop, name=f"wharf-build-{index}", daemon=True)
             thread.start()
@@ -204,6 +216,8 @@ class BuildRunner:
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
         self._wake.set()
+        # uv and everything it started (a setup.py included) end now, not when they finish.
+        self._platform.installs.kill_all()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wharf.build.interfaces import Interface
-from wharf.build.s2i import RunCommand, plan_run
+from wharf.build.s2i import plan_run, run_profile
 from wharf.errors import Conflict
 from wharf.runtime.limits import ResourceLimits
 from wharf.runtime.registry import AppRegistry, RolloutResult
 from wharf.runtime.routes import AppKey, RouteOptions
-from wharf.runtime.specs import RevisionSpec
+from wharf.runtime.specs import ProcessSpec, RevisionSpec
 from wharf.services import app_events, apps, builds, workspaces
 from wharf.services.app_updates import Rollout, UpdateOutcome
 from wharf.services.platform import Platform
@@ -71,12 +71,15 @@ def revision_spec(platform: Platform, workspace: str, app: App, build: Build) ->
     base_env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
     # Secret env reaches the replicas only: never the build, never a response or a log.
     runtime_env = {**app.runtime_env, **apps.open_secret_env(platform.secrets, app)}
+    sandbox = platform.sandbox
     # Work the interface out once, not on every replica start.
-    first = plan_run(project_dir, env_dir, 8080, base_env=base_env, runtime_env=runtime_env)
+    first = plan_run(
+        project_dir, env_dir, 8080, base_env=base_env, runtime_env=runtime_env, sandbox=sandbox
+    )
     interface: Interface = "asgi" if any("UvicornWorker" in arg for arg in first.argv) else "wsgi"
 
-    def command(port: int) -> RunCommand:
-        return plan_run(
+    def command(port: int) -> ProcessSpec:
+        run = plan_run(
             project_dir,
             env_dir,
             port,
@@ -84,6 +87,9 @@ def revision_spec(platform: Platform, workspace: str, app: App, build: Build) ->
             runtime_env=runtime_env,
             interface=interface,
         )
+        # The launcher joins the replica's cgroup and sets its limits, then execs bwrap.
+        argv = sandbox.command(run_profile(source, env_dir, run.cwd), run.argv)
+        return ProcessSpec(argv=argv, env=run.env, cwd=run.cwd)
 
     wsgi_gunicorn = first.strategy == "gunicorn" and interface == "wsgi"
     return RevisionSpec(

@@ -148,6 +148,7 @@ class _JobRun:
             plan,
             self.platform.settings.envs_dir,
             python=environment_python(Path(self.spec["folder"])),
+            installer=self.platform.installer(),
         )
         inputs = {
             name: self.bring_input(name, value) for name, value in self.spec["inputs"].items()
@@ -174,6 +175,7 @@ class _JobRun:
                 environment_plan(step_folder, "requirements" if has_requirements else "none"),
                 self.platform.settings.envs_dir,
                 python=environment_python(step_folder),
+                installer=self.platform.installer(),
             )
             steps[name] = StepRun(step_folder / "code", environment.python)
         inputs = {
@@ -198,6 +200,7 @@ class _JobRun:
             inputs=inputs,
             outputs={name: self.local_output(name) for name in self.spec["outputs"]},
             environment_variables=self.settings.environment_variables,
+            sandbox=self.platform.sandbox,
         )
         result = run_pipeline(job, cancel=self.cancel, on_steps=self.record_steps)
         if result.status == "completed":
@@ -267,6 +270,7 @@ class _JobRun:
             job_dir=self.dir,
             output_dir=self.dir / "outputs" / "score",
             model_dir=model_dir,
+            sandbox=self.platform.sandbox,
             log_rotation=self.log.rotation,
         )
         store = DatabaseStateStore(self.platform, self.job_id)
@@ -295,6 +299,7 @@ class _JobRun:
             environment_variables=self.settings.environment_variables,
             logging_level=self.settings.logging_level,
             model_dir=model_dir,
+            sandbox=self.platform.sandbox,
             log_rotation=self.log.rotation,
         )
         return run_component(component, cancel=self.cancel, executor_factory=self.executor_factory)

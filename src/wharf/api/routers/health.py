@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from wharf.api.deps import PlatformDep
 from wharf.schemas.common import Health, HealthCheck
 from wharf.services import health
+from wharf.services.platform import describe_sandbox
 from wharf.version import __version__
 
 router = APIRouter(tags=["health"])
@@ -27,7 +28,8 @@ def read_health(
     deep: bool = Query(default=False, description="run every check, not only the store's"),
 ) -> JSONResponse:
     """``ok`` when the server and its store answer; 503 otherwise. With ``deep=true``, the
-    runners and the data dir's free space too, each under ``checks``."""
+    runners and the data dir's free space too, each under ``checks``, and how user code runs
+    (``sandbox``)."""
     if deep:
         return _deep_report(request, platform)
     healthy = health.check_database(platform).ok
@@ -60,5 +62,6 @@ def _deep_report(request: Request, platform: PlatformDep) -> JSONResponse:
             name: HealthCheck(status="ok" if result.ok else "failed", detail=result.detail)
             for name, result in results.items()
         },
+        sandbox=describe_sandbox(platform),
     )
     return JSONResponse(body.model_dump(exclude_none=True), status_code=200 if healthy else 503)
