@@ -162,7 +162,9 @@ def build_launch(
     env = build_worker_env(
         interpreter, settings.environment_variables, model_dir=model_dir, output_dir=output_dir
     )
-    readable = [input_path] if model_dir is None else [input_path, model_dir]
+    # The model as Azure lays it out (a link) and the folder it points at (WHARF_MODEL_DIR).
+    models = [] if model_dir is None else sorted({model_dir, model_dir.resolve()})
+    readable = [input_path, *models]
     profile = worker_profile(
         interpreter, cwd, readable=readable, writable=[output_dir, staging_dir(job_dir)]
     )

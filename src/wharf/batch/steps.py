@@ -77,7 +77,7 @@ def step_profile(job: PipelineJob, run: StepRun, writable: list[Path]) -> Sandbo
     inputs = [Path(value) for value in job.inputs.values() if isinstance(value, Path | str)]
     readable = [path for path in inputs if path.is_absolute() and path.exists()]
     if job.model_dir is not None:
-        readable.append(job.model_dir)
+        readable += sorted({job.model_dir, job.model_dir.resolve()})
     return SandboxProfile(
         cwd=run.code_dir,
         read_only=(run.interpreter.parent.parent, run.code_dir, *readable),
