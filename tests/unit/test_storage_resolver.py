@@ -11,6 +11,7 @@ import s3fs  # type: ignore[import-untyped]
 
 from wharf.errors import Invalid, NotFound
 from wharf.storage.datastores import OpenDatastore, open_datastore
+from wharf.storage.network import HostAllowList
 from wharf.storage.references import AssetReference
 from wharf.storage.resolver import Location, resolve_reference
 from wharf.storage.urls import ReadOnlyHTTPFileSystem
@@ -38,7 +39,7 @@ def resolve(text: str, root: Path, *, stored: str = "", allow_private: bool = Fa
         text,
         open_datastore_named=open_named,
         read_asset_path=read_asset_path,
-        allow_private_urls=allow_private,
+        allowed_hosts=HostAllowList.parse("*" if allow_private else ""),
     )
 
 

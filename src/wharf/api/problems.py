@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from wharf.errors import ServiceError
+from wharf.errors import ServiceError, Unavailable
 from wharf.schemas.common import FieldError, Problem
 
 logger = logging.getLogger("wharf.api")
@@ -69,6 +69,8 @@ async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
     if "field" in exc.extra:
         errors = [FieldError(field=str(exc.extra["field"]), message=exc.detail)]
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if isinstance(exc, Unavailable):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem_response(
         request,
         status=exc.status,
