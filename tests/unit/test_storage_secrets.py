@@ -110,6 +110,7 @@ def test_secret_shapes_are_masked_even_when_the_value_is_unknown() -> None:
             "datastore-access-denied",
         ),
         (ConnectionRefusedError("connect failed"), Invalid, "datastore-unreachable"),
+        (TimeoutError("read timed out"), TimedOut, "storage-timeout"),
         (ValueError("odd"), Invalid, "datastore-error"),
     ],
 )

@@ -134,7 +134,10 @@ def _build_azure(
 def _build_gcs(
     config: GcsDatastoreConfig, credentials: DatastoreCredentials, timeout_seconds: float
 ) -> AbstractFileSystem:
-    gcsfs = _import_extra("gcsfs", "gcs")
+    # The core class, not the package's default: that one first asks a gRPC control plane
+    # for the bucket's layout, a connection that neither the endpoint check nor the
+    # timeouts here govern (it waits up to 60 s on an endpoint that never answers).
+    gcsfs_core = _import_extra("gcsfs.core", "gcs")
     document = credentials.get("service_account_json")
     options: dict[str, Any] = {
         "token": json.loads(document) if document is not None else "anon",
@@ -147,7 +150,7 @@ def _build_gcs(
         options["project"] = config.project
     if config.endpoint_url:
         options["endpoint_url"] = config.endpoint_url
-    return gcsfs.GCSFileSystem(**options)
+    return gcsfs_core.GCSFileSystem(**options)
 
 
 def _import_extra(module: str, extra: str) -> Any:

@@ -33,10 +33,17 @@ class StoragePool:
         self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="wharf-storage")
         self._slots = threading.BoundedSemaphore(2 * size)
         self._local = threading.local()
+        self._taken = 0
+        self._count_lock = threading.Lock()
+
+    @property
+    def taken(self) -> int:
+        """Calls running or waiting now (for health reports and tests)."""
+        return self._taken
 
     def submit(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         """Start ``function`` on the pool, or refuse with :class:`Unavailable` when it is full."""
-        if not self._slots.acquire(blocking=False):
+        if not self._acquire():
             raise Unavailable(
                 f"the server is busy with {2 * self.size} storage calls; try again shortly",
                 retry_after=max(1, round(self.call_timeout / 4)),
@@ -55,10 +62,22 @@ class StoragePool:
         try:
             future = self._executor.submit(run)
         except BaseException:
-            self._slots.release()
+            self._release()
             raise
-        future.add_done_callback(lambda _: self._slots.release())
+        future.add_done_callback(lambda _: self._release())
         return future
+
+    def _acquire(self) -> bool:
+        with self._count_lock:
+            if not self._slots.acquire(blocking=False):
+                return False
+            self._taken += 1
+            return True
+
+    def _release(self) -> None:
+        with self._count_lock:
+            self._taken -= 1
+            self._slots.release()
 
     def call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``function`` on the pool and wait for it (from a thread)."""
