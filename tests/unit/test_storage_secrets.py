@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from wharf.errors import Invalid, NotFound, ServiceError
+from wharf.errors import Invalid, NotFound, ServiceError, TimedOut
 from wharf.storage.backend_errors import (
     expand_secret_forms,
     scrub_secrets,
