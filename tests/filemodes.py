@@ -1,0 +1,47 @@
+"""The one check that files under a data dir are private to the server's user (0600/0700).
+
+Kept in one place so that a documented exception is written once: the sandbox may need some
+folders readable by the identity user code runs as; add such a folder to ``EXCEPTIONS`` with
+its reason, never loosen the check elsewhere.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from pathlib import Path
+
+EXCEPTIONS: dict[str, tuple[int, str]] = {
+    # pattern (relative to the data dir) -> (group/other bits allowed, why)
+    "envs/*": (
+        0o055,
+        "a built environment's top folder is made 0755 by build/environments.py so that "
+        "sandboxed user code, running as another identity, can use it",
+    ),
+}
+
+
+def find_open_modes(data_dir: Path) -> list[str]:
+    """Every file or folder under ``data_dir`` (itself included) whose mode gives group or
+    others any access beyond a documented exception; links are not followed."""
+    found: list[str] = []
+    for folder, dirnames, filenames in os.walk(data_dir):
+        for path in (Path(folder), *(Path(folder) / name for name in (*dirnames, *filenames))):
+            if path != Path(folder) and path.is_dir() and not path.is_symlink():
+                continue  # a folder is checked when os.walk enters it
+            info = path.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                continue
+            relative = path.relative_to(data_dir).as_posix()
+            allowed = next(
+                (
+                    bits
+                    for pattern, (bits, _) in EXCEPTIONS.items()
+                    if fnmatch.fnmatch(relative, pattern)
+                ),
+                0,
+            )
+            if stat.S_IMODE(info.st_mode) & 0o077 & ~allowed:
+                found.append(f"{relative or '.'} {stat.S_IMODE(info.st_mode):04o}")
+    return found
