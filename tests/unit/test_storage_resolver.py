@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import adlfs  # type: ignore[import-untyped]
-import gcsfs  # type: ignore[import-untyped]
+import gcsfs.core  # type: ignore[import-untyped]
 import pytest
 import s3fs  # type: ignore[import-untyped]
 
@@ -97,7 +97,7 @@ def test_cloud_urls_open_anonymous_read_only_filesystems(root: Path) -> None:
     assert s3.path == "public-data/heart/part-0.csv"
     assert not s3.writable
     gcs = resolve("gs://public-data/heart/", root)
-    assert isinstance(gcs.fs, gcsfs.GCSFileSystem)
+    assert isinstance(gcs.fs, gcsfs.core.GCSFileSystem)
     assert gcs.path == "public-data/heart"
     azure = resolve("abfs://data@pubacct.dfs.core.windows.net/heart/x.csv", root)
     assert isinstance(azure.fs, adlfs.AzureBlobFileSystem)

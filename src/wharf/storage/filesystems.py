@@ -75,9 +75,6 @@ def _build_s3(
     resolver = CheckedResolver(allowed_hosts)
     options: dict[str, Any] = {
         "skip_instance_cache": True,
-        # s3fs retries five times on its own, botocore again: one slow service would cost
-        # many timeouts before the caller hears of it.
-        "retries": 2,
         "config_kwargs": {
             "connect_timeout": timeout_seconds,
             "read_timeout": timeout_seconds,
@@ -101,7 +98,11 @@ def _build_s3(
         options["endpoint_url"] = config.endpoint_url
     if config.region:
         options["client_kwargs"] = {"region_name": config.region}
-    return s3fs.S3FileSystem(**options)
+    fs = s3fs.S3FileSystem(**options)
+    # s3fs retries five times on its own, botocore again: one slow service would cost many
+    # timeouts before the caller hears of it.
+    fs.retries = 2
+    return fs
 
 
 def _build_azure(
