@@ -19,6 +19,11 @@ EXCEPTIONS: dict[str, tuple[int, str]] = {
         "a built environment's top folder is made 0755 by build/environments.py so that "
         "sandboxed user code, running as another identity, can use it",
     ),
+    "envs/*/.lock": (
+        0o066,
+        "uv creates its install lock 0666 whatever the umask; it holds no data, and the data "
+        "dir above it is 0700, so no other user can reach it",
+    ),
 }
 
 
