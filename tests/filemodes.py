@@ -39,14 +39,12 @@ def find_open_modes(data_dir: Path) -> list[str]:
             if stat.S_ISLNK(info.st_mode):
                 continue
             relative = path.relative_to(data_dir).as_posix()
-            allowed = next(
-                (
-                    bits
-                    for pattern, (bits, _) in EXCEPTIONS.items()
-                    if fnmatch.fnmatch(relative, pattern)
-                ),
-                0,
-            )
+            allowed = 0
+            for pattern, (bits, _) in EXCEPTIONS.items():
+                # "*" stays within one folder level: an exception names the folders it means.
+                same_depth = relative.count("/") == pattern.count("/")
+                if same_depth and fnmatch.fnmatch(relative, pattern):
+                    allowed |= bits
             if stat.S_IMODE(info.st_mode) & 0o077 & ~allowed:
                 found.append(f"{relative or '.'} {stat.S_IMODE(info.st_mode):04o}")
     return found
