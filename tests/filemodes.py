@@ -14,10 +14,11 @@ from pathlib import Path
 
 EXCEPTIONS: dict[str, tuple[int, str]] = {
     # pattern (relative to the data dir) -> (group/other bits allowed, why)
-    "envs/*": (
+    "envs/**": (
         0o055,
-        "a built environment's top folder is made 0755 by build/environments.py so that "
-        "sandboxed user code, running as another identity, can use it",
+        "built environments are not secrets and sandboxed user code, running as another "
+        "identity, must read them: build/environments.py makes an environment's folder 0755, "
+        "and uv installs files from its cache with the cache's modes (0644); never writable",
     ),
     "envs/*/.lock": (
         0o066,
@@ -41,9 +42,13 @@ def find_open_modes(data_dir: Path) -> list[str]:
             relative = path.relative_to(data_dir).as_posix()
             allowed = 0
             for pattern, (bits, _) in EXCEPTIONS.items():
-                # "*" stays within one folder level: an exception names the folders it means.
-                same_depth = relative.count("/") == pattern.count("/")
-                if same_depth and fnmatch.fnmatch(relative, pattern):
+                # "*" stays within one folder level; "/**" at the end means the whole tree.
+                if pattern.endswith("/**"):
+                    matched = relative.startswith(pattern[:-2])
+                else:
+                    same_depth = relative.count("/") == pattern.count("/")
+                    matched = same_depth and fnmatch.fnmatch(relative, pattern)
+                if matched:
                     allowed |= bits
             if stat.S_IMODE(info.st_mode) & 0o077 & ~allowed:
                 found.append(f"{relative or '.'} {stat.S_IMODE(info.st_mode):04o}")
