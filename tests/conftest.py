@@ -16,7 +16,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.inprocess import PortalTransport, serve_in_process
-from tests.storage_servers import azure_container, azurite, s3_bucket, s3_server
+from tests.storage_servers import (
+    STORAGE_SERVER_FIXTURES,
+    azure_container,
+    azurite,
+    s3_bucket,
+    s3_server,
+)
 from wharf.api import create_app
 from wharf.config import Settings
 from wharf.sdk import Client
@@ -76,11 +82,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Settings:
+    """Settings of a test server. Private addresses stay refused, except the loopback
+    storage servers (moto, Azurite) the test uses: exactly their ``host:port``."""
+    allowed = [
+        request.getfixturevalue(name).allow_pattern
+        for name in STORAGE_SERVER_FIXTURES
+        if name in request.fixturenames
+    ]
     return Settings(
         data_dir=tmp_path / "data",
         config_dir=tmp_path / "config",
         database_url=database_url,
+        allow_private_urls=",".join(allowed),
     )
 
 

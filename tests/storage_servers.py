@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -45,6 +46,11 @@ class AzuriteServer:
     account_key: str = AZURITE_KEY
 
     @property
+    def allow_pattern(self) -> str:
+        """The ``WHARF_ALLOW_PRIVATE_URLS`` entry that lets Wharf reach this loopback server."""
+        return allow_pattern(self.account_url)
+
+    @property
     def connection_string(self) -> str:
         return (
             f"DefaultEndpointsProtocol=http;AccountName={self.account_name};"
@@ -60,6 +66,21 @@ class S3Server:
     access_key_id: str
     secret_access_key: str
     region: str = S3_REGION
+
+    @property
+    def allow_pattern(self) -> str:
+        """The ``WHARF_ALLOW_PRIVATE_URLS`` entry that lets Wharf reach this loopback server."""
+        return allow_pattern(self.endpoint_url)
+
+
+def allow_pattern(url: str) -> str:
+    """``host:port`` of a test server's URL: exactly that server, nothing else on loopback."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}"
+
+
+STORAGE_SERVER_FIXTURES = ("azurite", "s3_server")
+"""Fixtures whose servers listen on loopback: a test that uses one gets it allowed."""
 
 
 def wait_until_answering(url: str, timeout: float, process: subprocess.Popen[bytes]) -> None:

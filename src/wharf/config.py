@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wharf.storage.network import HostAllowList
+
 
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "wharf"
@@ -101,15 +103,31 @@ class Settings(BaseSettings):
     data dir's file system has less free space than this many MiB."""
 
     local_datastore_roots: list[Path] = Field(default_factory=list)
-    """Folders that ``local`` datastores may point at (their roots must lie inside one),
-    as a JSON list: ``WHARF_LOCAL_DATASTORE_ROOTS='["/srv/data", "/mnt/shared"]'``. Empty
-    (the default) means only ``<data_dir>/datastores``, where the ``default`` datastores
-    live. Any other local root is refused."""
+    """Folders outside Wharf's data dir that ``local`` datastores may point at (their roots
+    must lie inside one), as a JSON list: ``WHARF_LOCAL_DATASTORE_ROOTS='["/srv/data"]'``.
+    Only a platform admin may create a datastore there. Empty (the default) means none: a
+    ``local`` datastore can then only be a folder inside its workspace's own folder
+    (``<data_dir>/datastores/default/<workspace>``). A root inside the data dir is ignored."""
 
-    allow_private_urls: bool = False
-    """Allow ``https://`` references whose host is, or resolves to, a loopback, link-local,
-    private or otherwise non-public address. Off by default, so that a job input cannot make
-    the server read its own network (cloud metadata, internal services)."""
+    allow_private_urls: str = ""
+    """Hosts whose private addresses a user's URLs may reach (datastore ``endpoint_url`` and
+    ``account_url``, ``https://`` inputs): comma-separated ``host`` or ``host:port`` patterns
+    with ``*`` wildcards, e.g. ``127.0.0.1:*,[::1]:9000,*.corp.example``, for on-premise
+    storage and test servers. Empty (the default) allows none, so that a user cannot make the
+    server read its own network. Cloud metadata addresses are refused whatever it says.
+    ``true`` (the old switch) means every host."""
+
+    storage_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    """Connect and read timeout of each request to a datastore's storage service."""
+
+    storage_call_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
+    """How long an API request waits for one storage call (a listing, a file read or write)
+    before it answers 504."""
+
+    storage_pool_size: int = Field(default=8, ge=1, le=256)
+    """Threads that run storage calls for API requests, apart from the threads that serve
+    the API. When all are busy and as many calls wait, new ones answer 503 with
+    ``Retry-After``."""
 
     allow_local_git: bool = True
     """Let apps build from repositories on the server's own disk (``file://`` URLs and local
@@ -202,6 +220,12 @@ class Settings(BaseSettings):
         return self.data_dir / "datastores" / "default"
 
     @property
-    def effective_local_datastore_roots(self) -> list[Path]:
-        """The roots local datastores may use: the configured ones, else the data dir's."""
-        return list(self.local_datastore_roots) or [self.data_dir / "datastores"]
+    def private_url_allowlist(self) -> HostAllowList:
+        """``allow_private_urls`` as patterns."""
+        return HostAllowList.parse(self.allow_private_urls)
+
+    @field_validator("allow_private_urls")
+    @classmethod
+    def _check_allow_private_urls(cls, value: str) -> str:
+        HostAllowList.parse(value)  # raises ValueError, reported as a settings error
+        return value

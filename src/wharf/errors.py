@@ -9,7 +9,9 @@ plain red line and a non-zero exit code. Nothing else should reach a user.
      ├── Unauthenticated  401  no token, or a bad, expired or revoked one  (code: unauthenticated)
      ├── Forbidden        403  the caller lacks a permission               (code: forbidden)
      ├── NotFound         404  the named resource does not exist           (code: not-found)
-     └── Conflict         409  the resource exists or is in the wrong state (code: conflict)
+     ├── Conflict         409  the resource exists or is in the wrong state (code: conflict)
+     ├── Unavailable      503  too busy now; try again after ``retry_after`` s (code: unavailable)
+     └── TimedOut         504  a service Wharf called did not answer in time (code: timed-out)
 """
 
 from __future__ import annotations
@@ -77,3 +79,23 @@ class Conflict(ServiceError):
     status = 409
     default_code = "conflict"
     title = "Conflict"
+
+
+class Unavailable(ServiceError):
+    """Wharf is too busy to take this now; the caller should retry after ``retry_after`` s."""
+
+    status = 503
+    default_code = "unavailable"
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 5, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after
+
+
+class TimedOut(ServiceError):
+    """A service Wharf called for the caller (a storage service) did not answer in time."""
+
+    status = 504
+    default_code = "timed-out"
+    title = "Gateway timeout"

@@ -200,7 +200,7 @@ def test_models_have_versions_and_a_flavor(admin: Client, tmp_path: Path) -> Non
 
 
 def test_local_datastore_roots_are_limited(admin: Client, tmp_path: Path) -> None:
-    with pytest.raises(InvalidRequestError, match="is outside the roots local datastores may use"):
+    with pytest.raises(InvalidRequestError, match="is outside the workspace's own folder"):
         admin.datastores.create("mine", "local", root=str(tmp_path / "elsewhere"))
 
 
@@ -230,7 +230,7 @@ def test_datastore_secrets_never_come_back(server: Server, admin: Client) -> Non
 def test_a_datastore_in_use_cannot_be_deleted(
     admin: Client, tmp_path: Path, server: Server
 ) -> None:
-    root = server.platform.settings.data_dir / "datastores" / "extra"
+    root = server.platform.settings.data_dir / "datastores" / "default" / "default" / "extra"
     (root / "x").mkdir(parents=True)
     admin.datastores.create("extra", "local", root=str(root))
     admin.data.create_or_update(Data(name="x", path="wharf://datastores/extra/paths/x/"))

@@ -191,7 +191,7 @@ def test_a_retry_with_the_same_key_returns_the_same_job(api: Api) -> None:
          422, "output 'other'"),
         ("heart", {"inputs": {"x": {"path": "data:heart:1"}},
                    "outputs": {"score": "wharf://datastores/default/paths/heart/heart-001.csv"}},
-         {}, 409, "exists already"),
+         {}, 409, "written once"),
         ("heart", {"inputs": {"x": {"path": "data:heart:1"}}, "outputs": {"score": "s3://b/x.csv"}},
          {}, 422, "cannot be written"),
         ("heart", {"inputs": {"x": {"path": "data:heart:1"}},
@@ -440,3 +440,44 @@ def test_rows_split_into_mini_batches_for_a_model_project(api: Api) -> None:
     assert done["progress"]["mini_batches_total"] == -(-FILES * ROWS // 7)
     lines = download(api, done["name"], "score").text.splitlines()
     assert [json.loads(line)["id"] for line in lines] == [int(i) for i in expected_ids()]
+
+
+def test_a_link_out_of_the_datastore_fails_the_job_and_is_never_read(
+    api: Api, server: Server, tmp_path: Path
+) -> None:
+    # A folder on the local default datastore (put there on the server's disk, as a shared
+    # mount would) that holds a link to /etc/passwd and one to another workspace's folder.
+    root = server.platform.settings.default_datastore_dir / "default" / "linked"
+    write_csv_files(root, 2)
+    for name, target in (
+        ("passwd.csv", Path("/etc/passwd")),
+        ("neighbour.csv", server.platform.settings.default_datastore_dir / "other" / "x.csv"),
+    ):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists():
+            target.write_text("secret,row\n1,2\n")
+        (root / name).symlink_to(target)
+        body = {
+            "inputs": {
+                "x": {"type": "uri_folder", "path": "wharf://datastores/default/paths/linked/"}
+            }
+        }
+        invoked = api.invoke(json=body)
+        assert invoked.status_code == 201, invoked.text
+        failed = api.wait(invoked.json()["name"])
+        assert failed["status"] == "Failed", failed
+        assert "is a symbolic link that leads outside the datastore" in failed["error"]
+        assert name in failed["error"]
+        (root / name).unlink()
+
+
+def test_an_output_into_an_asset_version_is_refused_at_invoke(api: Api) -> None:
+    body = {
+        "inputs": {"x": {"type": "uri_folder", "path": "data:heart:1"}},
+        "outputs": {
+            "score": {"type": "uri_file", "path": "wharf://datastores/default/paths/heart/new.csv"}
+        },
+    }
+    answer = api.invoke(json=body)
+    assert answer.status_code == 409, answer.text
+    assert "data asset 'heart' version '1'" in answer.json()["detail"]

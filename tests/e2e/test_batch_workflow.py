@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.filemodes import find_open_modes
 from tests.processes import RunningWharf, run_wharf_up
 from wharf import Client, Input
 from wharf.sdk import FINAL_STATES
@@ -460,3 +461,15 @@ def test_a_reader_gets_403_and_a_data_scientist_can_invoke(batch: Batch) -> None
         assert job.created_by == "sam"
         final = sam.jobs.wait(job.name, timeout=JOB_TIMEOUT)
     assert final.status == "Completed", final.error
+
+
+def test_every_file_the_server_made_under_the_data_dir_is_private(batch: Batch) -> None:
+    # After environments were built and a job ran (one more here, whatever ran before).
+    with batch.client() as admin:
+        job = admin.batch_endpoints.invoke("heart", input="data:heart@latest")
+        final = admin.jobs.wait(job.name, timeout=JOB_TIMEOUT)
+    assert final.status == "Completed", final.error
+    data_dir = Path(batch.wharf.env["WHARF_DATA_DIR"])
+    assert (data_dir / "wharf.db").exists()
+    assert any((data_dir / "envs").iterdir())
+    assert find_open_modes(data_dir) == []

@@ -18,6 +18,7 @@ import pytest
 from tests.storage_servers import AzuriteServer, S3Server
 from wharf.errors import Invalid, NotFound, ServiceError
 from wharf.storage.datastores import OpenDatastore, open_datastore
+from wharf.storage.network import HostAllowList
 from wharf.storage.resolver import resolve_reference
 
 pytestmark = pytest.mark.e2e
@@ -33,12 +34,18 @@ class Backend:
     settings: dict[str, Any]
     credentials: dict[str, str]
     wrong_credentials: Callable[[], dict[str, str]]
+    allowed_hosts: HostAllowList
 
     def open(self, **changes: Any) -> OpenDatastore:
         settings = {**self.settings, **changes.pop("settings", {})}
         credentials = changes.pop("credentials", self.credentials)
         return open_datastore(
-            self.type, settings, credentials, allowed_local_roots=[], name="remote"
+            self.type,
+            settings,
+            credentials,
+            allowed_local_roots=[],
+            allowed_hosts=self.allowed_hosts,
+            name="remote",
         )
 
 
@@ -59,6 +66,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
             },
             credentials={"account_key": server.account_key},
             wrong_credentials=lambda: {"account_key": random_azure_key()},
+            allowed_hosts=HostAllowList.parse(server.allow_pattern),
         )
     s3: S3Server = request.getfixturevalue("s3_server")
     return Backend(
@@ -76,6 +84,7 @@ def backend(request: pytest.FixtureRequest) -> Backend:
             "access_key_id": s3.access_key_id,
             "secret_access_key": "Wrong" + secrets.token_urlsafe(30),
         },
+        allowed_hosts=HostAllowList.parse(s3.allow_pattern),
     )
 
 
@@ -119,7 +128,7 @@ def test_the_batch_engine_can_stream_through_fsspec(backend: Backend) -> None:
         "azureml://datastores/remote/paths/outputs/predictions.csv",
         open_datastore_named=lambda name: store,
         read_asset_path=lambda reference: "",
-        allow_private_urls=False,
+        allowed_hosts=HostAllowList(),
     )
     assert location.writable
     assert location.fs.cat_file(location.path).startswith(b"0,0\n1,2\n")
@@ -176,6 +185,7 @@ def test_azure_connection_strings_and_sas_tokens_stay_secret(
         settings,
         {"connection_string": azurite.connection_string},
         allowed_local_roots=[],
+        allowed_hosts=HostAllowList.parse(azurite.allow_pattern),
     )
     good.write_bytes("a.txt", b"a")
     assert good.list_paths() == ["a.txt"]
@@ -187,7 +197,13 @@ def test_azure_connection_strings_and_sas_tokens_stay_secret(
         ({"connection_string": wrong_string}, [wrong_key, wrong_string]),
         ({"sas_token": f"sv=2024-08-04&sp=rl&sr=c&se=2099-01-01&sig={signature}"}, [signature]),
     ):
-        store = open_datastore("azure_blob", settings, credentials, allowed_local_roots=[])
+        store = open_datastore(
+            "azure_blob",
+            settings,
+            credentials,
+            allowed_local_roots=[],
+            allowed_hosts=HostAllowList.parse(azurite.allow_pattern),
+        )
         with pytest.raises(Invalid) as caught:
             store.read_bytes("a.txt")
         shown = everything_shown(caught.value)

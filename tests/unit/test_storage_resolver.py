@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import adlfs  # type: ignore[import-untyped]
-import gcsfs  # type: ignore[import-untyped]
+import gcsfs.core  # type: ignore[import-untyped]
 import pytest
 import s3fs  # type: ignore[import-untyped]
 
 from wharf.errors import Invalid, NotFound
 from wharf.storage.datastores import OpenDatastore, open_datastore
+from wharf.storage.network import HostAllowList
 from wharf.storage.references import AssetReference
 from wharf.storage.resolver import Location, resolve_reference
 from wharf.storage.urls import ReadOnlyHTTPFileSystem
@@ -38,7 +39,7 @@ def resolve(text: str, root: Path, *, stored: str = "", allow_private: bool = Fa
         text,
         open_datastore_named=open_named,
         read_asset_path=read_asset_path,
-        allow_private_urls=allow_private,
+        allowed_hosts=HostAllowList.parse("*" if allow_private else ""),
     )
 
 
@@ -96,7 +97,7 @@ def test_cloud_urls_open_anonymous_read_only_filesystems(root: Path) -> None:
     assert s3.path == "public-data/heart/part-0.csv"
     assert not s3.writable
     gcs = resolve("gs://public-data/heart/", root)
-    assert isinstance(gcs.fs, gcsfs.GCSFileSystem)
+    assert isinstance(gcs.fs, gcsfs.core.GCSFileSystem)
     assert gcs.path == "public-data/heart"
     azure = resolve("abfs://data@pubacct.dfs.core.windows.net/heart/x.csv", root)
     assert isinstance(azure.fs, adlfs.AzureBlobFileSystem)

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from wharf.errors import Invalid, NotFound, ServiceError
+from wharf.errors import Invalid, NotFound, ServiceError, TimedOut
 from wharf.storage.backend_errors import (
     expand_secret_forms,
     scrub_secrets,
@@ -110,6 +110,7 @@ def test_secret_shapes_are_masked_even_when_the_value_is_unknown() -> None:
             "datastore-access-denied",
         ),
         (ConnectionRefusedError("connect failed"), Invalid, "datastore-unreachable"),
+        (TimeoutError("read timed out"), TimedOut, "storage-timeout"),
         (ValueError("odd"), Invalid, "datastore-error"),
     ],
 )

@@ -1,7 +1,9 @@
-"""https:// inputs: no reads from the server's own network, and never a write."""
+"""The one private-network check (https:// inputs, datastore endpoints), and https://
+filesystems that check every connection and never write."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import functools
 import ipaddress
@@ -20,12 +22,22 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from wharf.errors import Invalid
-from wharf.storage.urls import (
-    ReadOnlyError,
-    check_public_url,
+from wharf.storage.network import (
+    CheckedResolver,
+    HostAllowList,
+    Resolver,
+    check_url,
     guard_socket,
-    open_https_filesystem,
+    resolve_host,
 )
+from wharf.storage.urls import ReadOnlyError, open_https_filesystem
+
+NONE = HostAllowList()
+EVERY_HOST = HostAllowList.parse("*")
+
+
+def check_public_url(url: str, *, allow_private: bool, resolve: Resolver = resolve_host) -> None:
+    check_url(url, allowed=EVERY_HOST if allow_private else NONE, resolve=resolve)
 
 
 @pytest.mark.parametrize(
@@ -46,19 +58,67 @@ from wharf.storage.urls import (
         "https://240.0.0.1/x",
         "https://[fd00::1]/x",
         "https://localhost/x",
+        # Other spellings of loopback that the system resolver reads as 127.0.0.1.
+        "https://2130706433/x",
+        "https://0177.0.0.1/x",
+        "https://0x7f.0.0.1/x",
+        "https://127.1/x",
+        "https://[::ffff:7f00:1]/x",
+        "https://[fd00:ec2::254]/latest/meta-data/",
+        "https://[::]/x",
     ],
 )
 def test_non_public_addresses_are_refused(url: str) -> None:
     with pytest.raises(Invalid, match="is refused") as caught:
         check_public_url(url, allow_private=False)
     assert caught.value.code == "url-not-allowed"
-    assert "WHARF_ALLOW_PRIVATE_URLS" in str(caught.value)
+    assert "WHARF_ALLOW_PRIVATE_URLS" in str(caught.value) or "cloud metadata" in str(caught.value)
 
 
 def test_public_addresses_pass_and_the_admin_can_allow_private_ones() -> None:
     check_public_url("https://93.184.216.34/data.csv", allow_private=False)
     check_public_url("https://[2606:4700::6810:84e5]/data.csv", allow_private=False)
     check_public_url("https://127.0.0.1/x", allow_private=True)
+
+
+def test_the_allow_list_names_hosts_and_ports_and_never_metadata() -> None:
+    allowed = HostAllowList.parse("127.0.0.1:9000, [::1]:*, *.corp.example")
+    check_url("http://127.0.0.1:9000/x", allowed=allowed, schemes=("http",))
+    check_url("https://[::1]:8443/x", allowed=allowed)
+    with pytest.raises(Invalid, match=r"'127\.0\.0\.1:9001'"):
+        check_url("http://127.0.0.1:9001/x", allowed=allowed, schemes=("http",))
+    # Another spelling of an allowed address is not the allowed host: refused.
+    with pytest.raises(Invalid, match="is refused"):
+        check_url("http://2130706433:9000/x", allowed=allowed, schemes=("http",))
+    dns = fake_dns({"minio.corp.example": ["10.0.0.7"], "evil.example": ["10.0.0.7"]})
+    check_url("https://minio.corp.example/x", allowed=allowed, resolve=dns)
+    with pytest.raises(Invalid, match="is refused"):
+        check_url("https://evil.example/x", allowed=allowed, resolve=dns)
+    for metadata in ("http://169.254.169.254/latest", "http://[fd00:ec2::254]/"):
+        with pytest.raises(Invalid, match="cloud metadata"):
+            check_url(metadata, allowed=EVERY_HOST, schemes=("http",))
+    assert HostAllowList.parse("true") == EVERY_HOST
+    assert HostAllowList.parse("") == HostAllowList.parse("false") == NONE
+    with pytest.raises(ValueError, match="not a host"):
+        HostAllowList.parse("127.0.0.1:http")
+
+
+def test_the_resolver_answers_only_with_checked_addresses() -> None:
+    async def resolve(resolver: CheckedResolver, host: str) -> list[str]:
+        try:
+            return [str(result["host"]) for result in await resolver.resolve(host, 443)]
+        finally:
+            await resolver.close()
+
+    with pytest.raises(OSError, match="connection refused by Wharf: localhost"):
+        asyncio.run(resolve(CheckedResolver(NONE), "localhost"))
+    allowed = CheckedResolver(HostAllowList.parse("localhost:443"))
+    assert "127.0.0.1" in asyncio.run(resolve(allowed, "localhost"))
+    # The sockets for what it let through may open; others may not.
+    opened = allowed.socket_factory((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 443)))
+    opened.close()
+    with pytest.raises(OSError, match="connection refused by Wharf"):
+        allowed.socket_factory((socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.1", 443)))
 
 
 def fake_dns(answers: dict[str, list[str]]) -> Any:
@@ -173,14 +233,14 @@ def trusting(tls_files: tuple[Path, Path]) -> ssl.SSLContext:
 
 
 def test_an_allowed_https_url_is_read(https_site: str, tls_files: tuple[Path, Path]) -> None:
-    fs = open_https_filesystem(allow_private=True, ssl_context=trusting(tls_files))
+    fs = open_https_filesystem(allowed=EVERY_HOST, ssl_context=trusting(tls_files))
     assert fs.cat_file(f"{https_site}/data.csv") == b"a,b\n1,2\n"
     with fs.open(f"{https_site}/data.csv", "rb") as handle:
         assert handle.read() == b"a,b\n1,2\n"
 
 
 def test_https_filesystems_never_write(https_site: str, tls_files: tuple[Path, Path]) -> None:
-    fs = open_https_filesystem(allow_private=True, ssl_context=trusting(tls_files))
+    fs = open_https_filesystem(allowed=EVERY_HOST, ssl_context=trusting(tls_files))
     with pytest.raises(ReadOnlyError):
         fs.pipe_file(f"{https_site}/new.csv", b"x")
     with pytest.raises(ReadOnlyError):
@@ -192,8 +252,8 @@ def test_https_filesystems_never_write(https_site: str, tls_files: tuple[Path, P
 def test_every_connection_is_guarded_not_only_the_first_check(
     https_site: str, tls_files: tuple[Path, Path]
 ) -> None:
-    # The filesystem itself refuses loopback even when the caller skipped check_public_url
+    # The filesystem itself refuses loopback even when the caller skipped check_url
     # (a redirect, a link in a listing, or DNS that answers differently the second time).
-    fs = open_https_filesystem(allow_private=False, ssl_context=trusting(tls_files))
+    fs = open_https_filesystem(allowed=NONE, ssl_context=trusting(tls_files))
     with pytest.raises(OSError, match="connection refused by Wharf"):
         fs.cat_file(f"{https_site}/data.csv")

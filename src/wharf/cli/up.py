@@ -42,9 +42,12 @@ def up(
     from wharf.api import create_app
     from wharf.config import Settings
     from wharf.logconfig import configure_logging
-    from wharf.services.platform import find_sandbox
+    from wharf.services.platform import find_sandbox, restrict_file_modes
     from wharf.services.ports import check_port_free
 
+    # Before anything is created: the data dir, its database, logs, environments and every
+    # datastore file are the server's own (0600/0700).
+    restrict_file_modes()
     overrides: dict[str, Any] = {
         "host": host,
         "port": port,

@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from wharf.errors import Invalid
-from wharf.services import assets, auth, datastores
+from wharf.services import asset_files, assets, auth, datastores
 from wharf.services.assets import AssetKind, NewVersion
 from wharf.services.mlflow_models import read_mlflow_model
 from wharf.services.platform import Platform
+from wharf.storage.network import check_url
 from wharf.storage.references import (
     AssetReference,
     DatastorePathReference,
@@ -24,7 +25,6 @@ from wharf.storage.references import (
     format_reference,
     parse_reference,
 )
-from wharf.storage.urls import check_public_url
 from wharf.store.models import AssetVersion, Workspace
 
 DATA_TYPES = ("uri_file", "uri_folder")
@@ -60,9 +60,9 @@ def check_storage_path(
     if isinstance(reference, DatastorePathReference):
         auth.authorize_workspace(session, principal, workspace.name, "datastores/read")
         store = datastores.open_named_datastore(session, platform, workspace, reference.datastore)
-        datastores.check_path_kind(store, reference, expect=expect)
+        platform.storage.call(datastores.check_path_kind, store, reference, expect=expect)
     elif isinstance(reference, UrlReference) and reference.scheme in ("http", "https"):
-        check_public_url(reference.url, allow_private=platform.settings.allow_private_urls)
+        check_url(reference.url, allowed=platform.settings.private_url_allowlist)
     return format_reference(reference)
 
 
@@ -85,9 +85,11 @@ def create_data_version(
     assets.check_asset_name("data", name)
     canonical = check_storage_path(session, platform, principal, workspace, path, expect=type)
     new = NewVersion(type, canonical, version, description, dict(tags or {}))
-    return assets.create_asset_version(
+    created = assets.create_asset_version(
         session, workspace, "data", name, new, created_by=principal.user_name
     )
+    _freeze(session, platform, workspace, canonical)
+    return created
 
 
 def create_model_version(
@@ -118,9 +120,20 @@ def create_model_version(
     new = NewVersion(
         "uri_folder", canonical, version, description, dict(tags or {}), flavor, properties
     )
-    return assets.create_asset_version(
+    created = assets.create_asset_version(
         session, workspace, "model", name, new, created_by=principal.user_name
     )
+    _freeze(session, platform, workspace, canonical)
+    return created
+
+
+def _freeze(session: Session, platform: Platform, workspace: Workspace, reference: str) -> None:
+    """A new version's files on a local datastore become read-only (see asset_files)."""
+    parsed = parse_reference(reference)
+    if isinstance(parsed, DatastorePathReference):
+        store = datastores.open_named_datastore(session, platform, workspace, parsed.datastore)
+        with store.translate_errors(parsed.path):
+            asset_files.freeze_version_files(store, reference)
 
 
 def asset_reference(kind: AssetKind, version: AssetVersion) -> str:

@@ -3,6 +3,11 @@
 Credentials are write-only: they go in with ``create_datastore`` and come out only inside
 :func:`open_named_datastore`, to build a filesystem. No return value, log line or error text
 carries them.
+
+Workspaces are separate on disk. A ``local`` datastore lives in its workspace's own folder
+(``<data_dir>/datastores/default/<workspace>``, the ``default`` datastore's root), or, made
+by a platform admin, under a root the admin named in ``WHARF_LOCAL_DATASTORE_ROOTS``: never
+elsewhere in the data dir, and never containing or inside another datastore's root.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from wharf.config import Settings
-from wharf.errors import Conflict, Invalid, NotFound
+from wharf.errors import Conflict, Forbidden, Invalid, NotFound
 from wharf.storage import datastores as storage
 from wharf.storage.datastore_config import LocalDatastoreConfig
+from wharf.storage.paths import is_within
 from wharf.storage.references import DatastorePathReference
 from wharf.store.models import AssetContainer, AssetVersion, Datastore, Workspace
 
 if TYPE_CHECKING:
+    from wharf.services.auth import Principal
     from wharf.services.platform import Platform
 
 DEFAULT_DATASTORE = "default"
@@ -46,6 +53,22 @@ class DatastoreSpec:
 def default_datastore_root(settings: Settings, workspace_name: str) -> Path:
     """Each workspace's ``default`` datastore: a folder of its own under the data dir."""
     return settings.default_datastore_dir / workspace_name
+
+
+def admin_local_roots(settings: Settings) -> list[Path]:
+    """The admin's ``WHARF_LOCAL_DATASTORE_ROOTS``, without any that overlap the data dir
+    (whose folders belong to Wharf and to each workspace)."""
+    data_dir = settings.data_dir.resolve()
+    return [
+        root
+        for root in settings.local_datastore_roots
+        if not is_within(root.resolve(), data_dir) and not is_within(data_dir, root.resolve())
+    ]
+
+
+def allowed_local_roots(settings: Settings, workspace_name: str) -> list[Path]:
+    """Where the workspace's local datastores may be: its own folder, the admin's roots."""
+    return [default_datastore_root(settings, workspace_name), *admin_local_roots(settings)]
 
 
 def ensure_default_datastore(session: Session, settings: Settings, workspace: Workspace) -> None:
@@ -75,12 +98,12 @@ def ensure_default_datastore(session: Session, settings: Settings, workspace: Wo
 def create_datastore(
     session: Session,
     platform: Platform,
+    principal: Principal,
     workspace: Workspace,
     spec: DatastoreSpec,
-    *,
-    created_by: str | None,
 ) -> Datastore:
-    """Create a datastore after checking its settings (local roots must be allowed)."""
+    """Create a datastore after checking its settings (see the module's rules for local
+    roots; endpoints must pass the private-network check)."""
     if not _NAME.fullmatch(spec.name):
         raise Invalid(
             f"datastore name {spec.name!r} is not valid: use up to 255 letters, digits, '-' or "
@@ -92,11 +115,16 @@ def create_datastore(
             f"datastore type {spec.type!r} is not one of {', '.join(DATASTORE_TYPES)}",
             field="type",
         )
+    if spec.type == "local":
+        root = spec.settings.get("root")
+        if isinstance(root, str) and Path(root).is_absolute():
+            check_local_root(session, platform.settings, principal, workspace, Path(root))
     settings = storage.validate_datastore_settings(
         spec.type,
         spec.settings,
         spec.credentials,
-        allowed_local_roots=platform.settings.effective_local_datastore_roots,
+        allowed_local_roots=allowed_local_roots(platform.settings, workspace.name),
+        allowed_hosts=platform.settings.private_url_allowlist,
     )
     if _find(session, workspace, spec.name) is not None:
         raise Conflict(f"datastore {spec.name!r} already exists in workspace {workspace.name!r}")
@@ -109,11 +137,67 @@ def create_datastore(
         credentials_ciphertext=(
             platform.secrets.encrypt(json.dumps(spec.credentials)) if spec.credentials else None
         ),
-        created_by=created_by,
+        created_by=principal.user_name,
     )
     session.add(datastore)
     session.flush()
     return datastore
+
+
+def check_local_root(
+    session: Session, settings: Settings, principal: Principal, workspace: Workspace, root: Path
+) -> None:
+    """Refuse a local root that would let a workspace reach what is not its own.
+
+    Inside the workspace's own folder: allowed. Elsewhere in the data dir (other workspaces'
+    folders, Wharf's own state), or a folder that holds the data dir: refused. Outside the
+    admin's roots: refused. Otherwise only a platform admin may, and only where no other
+    datastore's root holds it or lies inside it.
+    """
+    resolved = root.resolve()
+    own = default_datastore_root(settings, workspace.name).resolve()
+    if is_within(resolved, own):
+        return
+    data_dir = settings.data_dir.resolve()
+    shown = str(root)
+    if is_within(resolved, data_dir):
+        raise Invalid(
+            f"local datastore root {shown!r} is inside Wharf's data dir, which holds every "
+            f"workspace's files; a datastore there must be inside the workspace's own folder "
+            f"({own})",
+            field="root",
+            code="local-root-not-allowed",
+        )
+    if is_within(data_dir, resolved):
+        raise Invalid(
+            f"local datastore root {shown!r} contains Wharf's data dir (every workspace's "
+            "files and the server's own state)",
+            field="root",
+            code="local-root-not-allowed",
+        )
+    roots = admin_local_roots(settings)
+    if not any(is_within(resolved, allowed.resolve()) for allowed in roots):
+        listed = ", ".join(str(allowed) for allowed in roots) or "none are set"
+        raise Invalid(
+            f"local datastore root {shown!r} is outside the workspace's own folder ({own}) "
+            f"and the roots an admin named in WHARF_LOCAL_DATASTORE_ROOTS ({listed})",
+            field="root",
+            code="local-root-not-allowed",
+        )
+    if not principal.is_admin:
+        raise Forbidden(
+            f"a local datastore outside the workspace's own folder ({shown!r}) can only be "
+            f"created by a platform admin; {principal.user_name!r} is not one",
+            field="root",
+        )
+    for other in session.scalars(select(Datastore).where(Datastore.type == "local")):
+        other_root = Path(str(other.settings.get("root", ""))).resolve()
+        if is_within(resolved, other_root) or is_within(other_root, resolved):
+            raise Conflict(
+                f"local datastore root {shown!r} overlaps the root of another datastore "
+                f"({other.name!r}); a datastore root may not contain another's or lie inside it",
+                field="root",
+            )
 
 
 def _find(session: Session, workspace: Workspace, name: str) -> Datastore | None:
@@ -167,8 +251,13 @@ def delete_datastore(session: Session, workspace: Workspace, name: str) -> None:
     session.flush()
 
 
-def open_datastore(platform: Platform, datastore: Datastore) -> storage.OpenDatastore:
-    """A filesystem view of the datastore, with its credentials decrypted for this use only."""
+def open_datastore(
+    platform: Platform, workspace: Workspace, datastore: Datastore
+) -> storage.OpenDatastore:
+    """A filesystem view of the datastore, with its credentials decrypted for this use only.
+
+    Its settings are checked again (a local root still in the workspace's allowed roots, an
+    endpoint still not private), so a datastore made under older rules stops working."""
     credentials = (
         json.loads(platform.secrets.decrypt(datastore.credentials_ciphertext))
         if datastore.credentials_ciphertext
@@ -178,7 +267,9 @@ def open_datastore(platform: Platform, datastore: Datastore) -> storage.OpenData
         datastore.type,
         datastore.settings,
         credentials,
-        allowed_local_roots=platform.settings.effective_local_datastore_roots,
+        allowed_local_roots=allowed_local_roots(platform.settings, workspace.name),
+        allowed_hosts=platform.settings.private_url_allowlist,
+        timeout_seconds=platform.settings.storage_timeout_seconds,
         name=datastore.name,
     )
 
@@ -186,7 +277,7 @@ def open_datastore(platform: Platform, datastore: Datastore) -> storage.OpenData
 def open_named_datastore(
     session: Session, platform: Platform, workspace: Workspace, name: str
 ) -> storage.OpenDatastore:
-    return open_datastore(platform, read_datastore(session, workspace, name))
+    return open_datastore(platform, workspace, read_datastore(session, workspace, name))
 
 
 def check_path_kind(

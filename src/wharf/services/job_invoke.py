@@ -19,11 +19,23 @@ from sqlalchemy.orm import Session
 from wharf.batch.components import ComponentInput, coerce_input
 from wharf.batch.settings import OUTPUT_FORMATS, BatchSettings, override_batch_settings
 from wharf.errors import Conflict, Invalid, NotFound
-from wharf.services import auth, batch_deployments, batch_endpoints, job_storage, jobs
+from wharf.services import (
+    asset_files,
+    auth,
+    batch_deployments,
+    batch_endpoints,
+    job_storage,
+    jobs,
+)
 from wharf.services.naming import check_name_text
 from wharf.services.platform import Platform
-from wharf.storage.references import describe_reference, looks_like_reference
-from wharf.storage.urls import check_public_url
+from wharf.storage.network import check_url
+from wharf.storage.references import (
+    DatastorePathReference,
+    describe_reference,
+    looks_like_reference,
+    parse_reference,
+)
 from wharf.store.models import BatchDeployment, BatchEndpoint, Job, Workspace
 from wharf.store.types import utcnow
 
@@ -250,7 +262,7 @@ class _Checker:
             location = job_storage.locate(
                 self.session, self.platform, self.workspace, pinned.reference, what=what
             )
-            found = job_storage.path_kind(location)
+            found = self.platform.storage.call(job_storage.path_kind, location)
             if found is None:
                 raise Invalid(f"{what}: {pinned.reference} does not exist", field=f"inputs.{name}")
             if wanted is not None and found != wanted:
@@ -268,9 +280,7 @@ class _Checker:
                     field=f"inputs.{name}",
                 )
             try:
-                check_public_url(
-                    pinned.reference, allow_private=self.platform.settings.allow_private_urls
-                )
+                check_url(pinned.reference, allowed=self.platform.settings.private_url_allowlist)
             except Invalid as exc:
                 raise Invalid(f"{what}: {exc.detail}", field=f"inputs.{name}") from None
             self._check_url_exists(what, name, pinned.reference)
@@ -326,16 +336,26 @@ class _Checker:
         pinned = job_storage.pin_reference(
             self.session, self.principal, self.workspace, path, what=what, field=field, write=True
         )
-        if kind == "uri_file":
-            location = job_storage.locate(
-                self.session, self.platform, self.workspace, pinned.reference, what=what
-            )
-            if job_storage.path_kind(location) is not None:
-                raise Conflict(
-                    f"{what}: {pinned.reference} exists already; give another path, or remove "
-                    "the file first",
-                    field=field,
+        location = job_storage.locate(
+            self.session, self.platform, self.workspace, pinned.reference, what=what
+        )
+        reference = parse_reference(pinned.reference)
+        if location.datastore is not None and isinstance(reference, DatastorePathReference):
+            try:
+                asset_files.check_not_version_path(
+                    self.session, self.workspace, location.datastore, reference.path
                 )
+            except Conflict as exc:
+                raise Conflict(f"{what}: {exc.detail}", code=exc.code, field=field) from None
+        if (
+            kind == "uri_file"
+            and self.platform.storage.call(job_storage.path_kind, location) is not None
+        ):
+            raise Conflict(
+                f"{what}: {pinned.reference} exists already; give another path, or remove "
+                "the file first",
+                field=field,
+            )
         return {"type": kind, "reference": pinned.reference}
 
     def model(

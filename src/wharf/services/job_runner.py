@@ -238,6 +238,7 @@ class _JobRun:
             workspace = workspaces.read_workspace(session, self.workspace)
             location = job_storage.locate(session, self.platform, workspace, reference, what=what)
         if job_storage.is_local(location):
+            job_storage.check_links_stay_inside(location, what)
             return Path(location.path)
         marker = target.with_name(target.name + ".complete")
         if marker.exists():

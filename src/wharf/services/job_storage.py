@@ -8,17 +8,20 @@ creator was allowed to read at that moment, even if it runs after a restart.
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session
 
-from wharf.errors import Forbidden, Invalid, NotFound
+from wharf.errors import Conflict, Forbidden, Invalid, NotFound
 from wharf.services import assets, auth, datastores
 from wharf.services.platform import Platform
 from wharf.storage.datastores import OpenDatastore
+from wharf.storage.paths import is_within
 from wharf.storage.references import (
     AssetKind,
     AssetReference,
@@ -134,7 +137,8 @@ def locate(
             reference,
             open_datastore_named=open_named,
             read_asset_path=read_asset_path,
-            allow_private_urls=platform.settings.allow_private_urls,
+            allowed_hosts=platform.settings.private_url_allowlist,
+            timeout_seconds=platform.settings.storage_timeout_seconds,
         )
     except (Invalid, NotFound) as exc:
         raise type(exc)(f"{what}: {exc.detail}", code=exc.code) from None
@@ -153,11 +157,38 @@ def is_local(location: Location) -> bool:
     return isinstance(location.fs, LocalFileSystem)
 
 
+def check_links_stay_inside(location: Location, what: str) -> None:
+    """Refuse a local file or folder that holds a symbolic link leading out of its datastore.
+
+    A job reads its input where it is on a local datastore, and a link there to
+    ``/etc/passwd`` or to another workspace's folder would make it read what its creator
+    may not. Such a link fails the job with a message that names it; its target is never
+    opened.
+    """
+    if not is_local(location) or location.datastore is None:
+        return
+    root = Path(location.datastore.root).resolve()
+    top = Path(location.path)
+    candidates = [top] if not top.is_dir() or top.is_symlink() else []
+    if not candidates:
+        for folder, dirnames, filenames in os.walk(top):
+            candidates.extend(Path(folder) / name for name in (*dirnames, *filenames))
+    for path in candidates:
+        if path.is_symlink() and not is_within(path.resolve(), root):
+            shown = path.relative_to(root) if is_within(path.absolute(), root) else path.name
+            raise Invalid(
+                f"{what}: {shown} is a symbolic link that leads outside the datastore "
+                f"{location.datastore.name!r}; Wharf does not follow it (remove the link)",
+                code="link-outside-datastore",
+            )
+
+
 def copy_to_local(location: Location, target: Path) -> Path:
     """Copy a file or folder tree to ``target`` (created; replaced if it exists)."""
     if target.exists():
         shutil.rmtree(target) if target.is_dir() else target.unlink()
     target.parent.mkdir(parents=True, exist_ok=True)
+    check_links_stay_inside(location, describe_reference(format_reference(location.reference)))
     with location.translate_errors():
         if is_local(location):
             source = Path(location.path)
@@ -195,6 +226,13 @@ def upload_local(source: Path, location: Location) -> None:
         )
         for local, remote in files:
             if is_local(location):
+                # By mode, not os.access: a server running as root may write anything.
+                if Path(remote).exists() and not Path(remote).lstat().st_mode & stat.S_IWUSR:
+                    raise Conflict(
+                        f"{format_reference(location.reference)}: {Path(remote).name} is "
+                        "read-only (a data asset or model version's file); write elsewhere",
+                        code="immutable-version",
+                    )
                 Path(remote).parent.mkdir(parents=True, exist_ok=True)
                 partial = Path(f"{remote}.partial")
                 shutil.copyfile(local, partial)

@@ -1,14 +1,16 @@
-"""The running platform's shared parts: settings, the store, the secret box."""
+"""The running platform's shared parts: settings, the store, the secret box, the storage pool."""
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from wharf.build.environments import Installer
@@ -19,6 +21,7 @@ from wharf.metrics import Metrics
 from wharf.sandbox import NO_SANDBOX, Sandbox, SandboxState, detect_sandbox
 from wharf.services.bootstrap import ensure_platform
 from wharf.services.secrets import SecretBox, load_secret_box
+from wharf.storage.pool import StoragePool
 from wharf.store.database import create_session_factory, create_store_engine, transaction
 from wharf.store.migrate import upgrade_store
 
@@ -38,10 +41,19 @@ class Platform:
     metrics: Metrics = field(default_factory=Metrics)
     """Where the runners count builds and mini-batches (the server's ``/metrics``)."""
 
+    storage: StoragePool = field(init=False)
+    """Where storage calls made for API requests run (see :mod:`wharf.storage.pool`)."""
+
     def installer(self) -> Installer:
         """How this server's environment installs run (sandbox, uv cache, tracking)."""
         share = self.settings.sandbox_shared_uv_cache or not self.sandbox.active
         return Installer(self.sandbox, share_uv_cache=share, groups=self.installs)
+
+    def __post_init__(self) -> None:
+        self.storage = StoragePool(
+            size=self.settings.storage_pool_size,
+            call_timeout=self.settings.storage_call_timeout_seconds,
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -59,8 +71,49 @@ class Platform:
         return True
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release database connections and the storage pool."""
+        self.storage.close()
         self.engine.dispose()
+
+
+PRIVATE_FOLDER_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+SERVER_UMASK = 0o077
+"""The server's umask: what it creates under the data dir is its own (0600 files, 0700
+folders). Set by ``wharf up`` for the whole process; see :func:`restrict_file_modes`."""
+
+
+def restrict_file_modes() -> None:
+    """Make every file and folder this process creates private to its user from now on.
+
+    Process-wide, so only the server's own entry point (``wharf up``) calls it; the files
+    that matter most (the data dir, the database, the secret key) get their modes explicitly
+    in :func:`start_platform` as well.
+    """
+    os.umask(SERVER_UMASK)
+
+
+def secure_data_dir(settings: Settings) -> None:
+    """Create the data dir private to the server's user, and close up the database file.
+
+    An existing data dir, ``wharf.db`` and ``secret.key`` from an older release are tightened
+    too: they hold every workspace's files and secrets.
+    """
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER_MODE)
+    data_dir.chmod(PRIVATE_FOLDER_MODE)
+    database = make_url(settings.effective_database_url)
+    if database.get_backend_name() == "sqlite" and database.database not in (None, "", ":memory:"):
+        path = Path(database.database)
+        # Created here with its mode, before SQLite creates it with the umask's; SQLite
+        # gives its -wal and -shm files the database file's mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+        for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+            if file.exists():
+                file.chmod(PRIVATE_FILE_MODE)
+    key = data_dir / "secret.key"
+    if key.exists():
+        key.chmod(PRIVATE_FILE_MODE)
 
 
 logger = logging.getLogger("wharf.sandbox")
@@ -99,7 +152,7 @@ def warn_about_sandbox(sandbox: Sandbox) -> None:
 def start_platform(settings: Settings, metrics: Metrics | None = None) -> Platform:
     """Open the store, migrate it, and make sure the default workspace and admin exist."""
     sandbox = find_sandbox(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secure_data_dir(settings)
     engine = create_store_engine(settings.effective_database_url)
     upgrade_store(engine)
     secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from urllib.parse import parse_qsl, quote, quote_plus
 
-from wharf.errors import Invalid, NotFound, ServiceError
+from wharf.errors import Invalid, NotFound, ServiceError, TimedOut
 
 MASK = "***"
 _DETAIL_LENGTH = 300
@@ -77,7 +77,13 @@ def translate_backend_error(
             f"{where}: access was refused; check the datastore's credentials ({detail})",
             code="datastore-access-denied",
         )
-    if isinstance(error, ConnectionError | TimeoutError) or _is_connection_failure(error):
+    if isinstance(error, TimeoutError) or _is_timeout(error):
+        return TimedOut(
+            f"{where}: the storage service did not answer in time ({detail}); the server waits "
+            "WHARF_STORAGE_TIMEOUT_SECONDS to connect and for each read",
+            code="storage-timeout",
+        )
+    if isinstance(error, ConnectionError) or _is_connection_failure(error):
         return Invalid(
             f"{where}: the storage service cannot be reached ({detail})",
             code="datastore-unreachable",
@@ -164,7 +170,21 @@ def _is_connection_failure(error: BaseException) -> bool:
             "ServiceRequestError",
             "ClientConnectorError",
             "EndpointConnectionError",
-            "ConnectTimeoutError",
             "ServerDisconnectedError",
+        }
+    )
+
+
+def _is_timeout(error: BaseException) -> bool:
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return bool(
+        names
+        & {
+            "ConnectTimeoutError",
+            "ReadTimeoutError",
+            "ServerTimeoutError",
+            "ConnectionTimeoutError",
+            "SocketTimeoutError",
+            "FSTimeoutError",
         }
     )

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
 from wharf.errors import Invalid
+from wharf.storage.network import NO_PRIVATE_HOSTS, HostAllowList, check_url
 from wharf.storage.paths import find_path_problem, is_within
 
 DatastoreType = Literal["local", "s3", "azure_blob", "gcs"]
@@ -25,6 +26,7 @@ DatastoreType = Literal["local", "s3", "azure_blob", "gcs"]
 _S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _GCS_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]")
 _AZURE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
+AZURE_ENDPOINT = "core.windows.net"
 _AZURE_CONTAINER = re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]")
 
 
@@ -61,7 +63,7 @@ class AzureBlobDatastoreConfig(_Settings):
     container_name: str
     prefix: str = ""
     """Folder inside the container that is the datastore's root; empty for all of it."""
-    endpoint: str = "core.windows.net"
+    endpoint: str = AZURE_ENDPOINT
     """Storage endpoint suffix (another cloud: ``core.chinacloudapi.cn``)."""
     protocol: Literal["https", "http"] = "https"
     account_url: str | None = None
@@ -152,11 +154,15 @@ def validate_datastore_config(
     credentials: DatastoreCredentials,
     *,
     allowed_local_roots: Sequence[Path],
+    allowed_hosts: HostAllowList = NO_PRIVATE_HOSTS,
 ) -> None:
     """Refuse settings that break a rule, with a message that never quotes a secret.
 
     A local root must be absolute and, with symbolic links resolved, inside one of
-    ``allowed_local_roots`` (the admin's ``WHARF_LOCAL_DATASTORE_ROOTS``).
+    ``allowed_local_roots``. An ``endpoint_url`` or ``account_url`` must pass the
+    private-network check (:func:`wharf.storage.network.check_url`), with ``allowed_hosts``
+    the admin's allow-list; it runs at every open, so a name that later resolves to a private
+    address is refused then.
     """
     _check_credential_fields(config.type, credentials)
     if isinstance(config, LocalDatastoreConfig):
@@ -166,7 +172,7 @@ def validate_datastore_config(
             "bucket", config.bucket, _S3_BUCKET, "3-63 lower-case letters, digits, '.', '-'"
         )
         _check_prefix(config.prefix)
-        _check_endpoint("endpoint_url", config.endpoint_url)
+        _check_endpoint("endpoint_url", config.endpoint_url, allowed_hosts)
         _check_s3_credentials(credentials)
     elif isinstance(config, AzureBlobDatastoreConfig):
         _check_name(
@@ -182,14 +188,16 @@ def validate_datastore_config(
             "3-63 lower-case letters, digits and single dashes, a letter or digit at each end",
         )
         _check_prefix(config.prefix)
-        _check_endpoint("account_url", config.account_url)
-        _check_azure_credentials(credentials)
+        _check_endpoint("account_url", config.account_url, allowed_hosts)
+        if config.account_url is None and config.endpoint != AZURE_ENDPOINT:
+            _check_endpoint("endpoint", azure_account_url(config), allowed_hosts)
+        _check_azure_credentials(credentials, allowed_hosts)
     else:
         _check_name(
             "bucket", config.bucket, _GCS_BUCKET, "3-222 lower-case letters, digits, '.', '-', '_'"
         )
         _check_prefix(config.prefix)
-        _check_endpoint("endpoint_url", config.endpoint_url)
+        _check_endpoint("endpoint_url", config.endpoint_url, allowed_hosts)
         _check_gcs_credentials(credentials)
 
 
@@ -229,7 +237,7 @@ def _check_prefix(prefix: str) -> None:
         raise Invalid(f"prefix {prefix!r} is not valid: {problem}", field="prefix")
 
 
-def _check_endpoint(field: str, url: str | None) -> None:
+def _check_endpoint(field: str, url: str | None, allowed_hosts: HostAllowList) -> None:
     if url is None:
         return
     try:
@@ -245,6 +253,10 @@ def _check_endpoint(field: str, url: str | None) -> None:
             f"{field} must not carry credentials or a query; put them in the credentials",
             field=field,
         )
+    try:
+        check_url(url, allowed=allowed_hosts, schemes=("http", "https"), what=field)
+    except Invalid as exc:
+        raise Invalid(exc.detail, code=exc.code, field=field) from None
 
 
 def _check_s3_credentials(credentials: DatastoreCredentials) -> None:
@@ -261,7 +273,16 @@ def _check_s3_credentials(credentials: DatastoreCredentials) -> None:
         )
 
 
-def _check_azure_credentials(credentials: DatastoreCredentials) -> None:
+def azure_account_url(config: AzureBlobDatastoreConfig) -> str:
+    """The blob service URL of an azure_blob datastore."""
+    if config.account_url:
+        return config.account_url.rstrip("/")
+    return f"{config.protocol}://{config.account_name}.blob.{config.endpoint}"
+
+
+def _check_azure_credentials(
+    credentials: DatastoreCredentials, allowed_hosts: HostAllowList
+) -> None:
     given = credentials.provided_fields()
     if len(given) > 1:
         raise Invalid(
@@ -278,6 +299,10 @@ def _check_azure_credentials(credentials: DatastoreCredentials) -> None:
                 "(it has neither AccountName nor BlobEndpoint)",
                 field="credentials",
             )
+        for item in connection_string.split(";"):
+            key, _, value = item.partition("=")
+            if key.strip().lower() == "blobendpoint" and value.strip():
+                _check_endpoint("connection_string BlobEndpoint", value.strip(), allowed_hosts)
 
 
 def _check_gcs_credentials(credentials: DatastoreCredentials) -> None:

@@ -19,7 +19,8 @@ from wharf.storage.datastore_config import (
     parse_datastore_config,
     validate_datastore_config,
 )
-from wharf.storage.filesystems import build_filesystem
+from wharf.storage.filesystems import DEFAULT_TIMEOUT_SECONDS, build_filesystem
+from wharf.storage.network import NO_PRIVATE_HOSTS, HostAllowList
 from wharf.storage.paths import check_local_containment, is_within, join_under_root
 
 
@@ -169,11 +170,14 @@ def validate_datastore_settings(
     credentials: Mapping[str, str] | DatastoreCredentials | None,
     *,
     allowed_local_roots: Sequence[Path],
+    allowed_hosts: HostAllowList = NO_PRIVATE_HOSTS,
 ) -> dict[str, Any]:
     """Check a datastore's settings and credentials; return the settings to store (JSON,
     defaults filled in, without ``type``). Raises Invalid, never quoting a credential."""
     config, secrets = load_datastore_config(datastore_type, settings, credentials)
-    validate_datastore_config(config, secrets, allowed_local_roots=allowed_local_roots)
+    validate_datastore_config(
+        config, secrets, allowed_local_roots=allowed_local_roots, allowed_hosts=allowed_hosts
+    )
     return config.model_dump(mode="json", exclude={"type"})
 
 
@@ -183,12 +187,19 @@ def open_datastore(
     credentials: Mapping[str, str] | DatastoreCredentials | None,
     *,
     allowed_local_roots: Sequence[Path],
+    allowed_hosts: HostAllowList = NO_PRIVATE_HOSTS,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     name: str = "datastore",
 ) -> OpenDatastore:
     """Check a stored datastore and open it (see :func:`open_datastore_config`)."""
     config, secrets = load_datastore_config(datastore_type, settings, credentials)
     return open_datastore_config(
-        config, secrets, allowed_local_roots=allowed_local_roots, name=name
+        config,
+        secrets,
+        allowed_local_roots=allowed_local_roots,
+        allowed_hosts=allowed_hosts,
+        timeout_seconds=timeout_seconds,
+        name=name,
     )
 
 
@@ -197,18 +208,27 @@ def open_datastore_config(
     credentials: DatastoreCredentials,
     *,
     allowed_local_roots: Sequence[Path],
+    allowed_hosts: HostAllowList = NO_PRIVATE_HOSTS,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     name: str = "datastore",
 ) -> OpenDatastore:
     """Check ``config`` and open it. No request is made yet; the first use may fail with
     NotFound (a missing bucket or container) or Invalid (refused credentials, unreachable
     service), never with a message that holds a credential.
 
+    The checks run at every open: a local root must still be inside ``allowed_local_roots``
+    and an endpoint must still pass the private-network check with ``allowed_hosts``.
+    ``timeout_seconds`` bounds connecting to the storage service and each read from it.
     A local datastore's root folder is created if missing (it is inside an allowed root).
     """
-    validate_datastore_config(config, credentials, allowed_local_roots=allowed_local_roots)
+    validate_datastore_config(
+        config, credentials, allowed_local_roots=allowed_local_roots, allowed_hosts=allowed_hosts
+    )
     secret_forms = expand_secret_forms(credentials.reveal().values())
     with translate_backend_errors(datastore=name, path="", secret_forms=secret_forms):
-        fs, root = build_filesystem(config, credentials)
+        fs, root = build_filesystem(
+            config, credentials, allowed_hosts=allowed_hosts, timeout_seconds=timeout_seconds
+        )
         if isinstance(config, LocalDatastoreConfig):
             Path(root).mkdir(parents=True, exist_ok=True)
     return OpenDatastore(name=name, config=config, fs=fs, root=root, secret_forms=secret_forms)

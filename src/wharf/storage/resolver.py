@@ -10,7 +10,8 @@ lookups, and this module decides what a reference means.
 - ``s3://``, ``gs://``/``gcs://``, ``abfs://``/``abfss://``/``az://`` with
   ``<container>@<account>.<dfs|blob>.<endpoint>``: anonymous, read-only. Private buckets
   are reached through a datastore, whose credentials the admin controls.
-- ``https://``: read-only, public addresses only unless ``allow_private_urls``.
+- ``https://``: read-only, public addresses only unless the admin allows the host
+  (``allowed_hosts``); the filesystem checks again on every connection.
 - Local paths: refused; the CLI and SDK upload them first.
 """
 
@@ -33,6 +34,8 @@ from wharf.storage.datastore_config import (
     S3DatastoreConfig,
 )
 from wharf.storage.datastores import OpenDatastore, open_datastore_config
+from wharf.storage.filesystems import DEFAULT_TIMEOUT_SECONDS
+from wharf.storage.network import HostAllowList, check_url
 from wharf.storage.references import (
     AssetKind,
     AssetReference,
@@ -44,7 +47,7 @@ from wharf.storage.references import (
     format_reference,
     parse_reference,
 )
-from wharf.storage.urls import check_public_url, open_https_filesystem
+from wharf.storage.urls import open_https_filesystem
 
 DatastoreOpener = Callable[[str], OpenDatastore]
 """Opens the caller's datastore by name (NotFound when there is none)."""
@@ -83,7 +86,8 @@ def resolve_reference(
     *,
     open_datastore_named: DatastoreOpener,
     read_asset_path: AssetPathReader,
-    allow_private_urls: bool,
+    allowed_hosts: HostAllowList,
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     azureml_kind: AssetKind = "data",
 ) -> Location:
     """The :class:`Location` of ``reference`` (text is parsed first).
@@ -102,7 +106,7 @@ def resolve_reference(
                 "path or URL",
                 code="invalid-reference",
             )
-        target = _resolve_direct(stored, open_datastore_named, allow_private_urls)
+        target = _resolve_direct(stored, open_datastore_named, allowed_hosts, timeout_seconds)
         return Location(reference, target.fs, target.path, False, target.datastore)
     if isinstance(reference, LocalPathReference):
         raise Invalid(
@@ -111,27 +115,29 @@ def resolve_reference(
             "this for you) or use a datastore path",
             code="local-path-not-allowed",
         )
-    return _resolve_direct(reference, open_datastore_named, allow_private_urls)
+    return _resolve_direct(reference, open_datastore_named, allowed_hosts, timeout_seconds)
 
 
 def _resolve_direct(
     reference: DatastorePathReference | UrlReference,
     open_datastore_named: DatastoreOpener,
-    allow_private_urls: bool,
+    allowed_hosts: HostAllowList,
+    timeout_seconds: float,
 ) -> Location:
     if isinstance(reference, DatastorePathReference):
         datastore = open_datastore_named(reference.datastore)
         return Location(reference, datastore.fs, datastore.resolve(reference.path), True, datastore)
     if reference.scheme == "https":
-        check_public_url(reference.url, allow_private=allow_private_urls)
-        return Location(
-            reference, open_https_filesystem(allow_private=allow_private_urls), reference.url, False
-        )
+        check_url(reference.url, allowed=allowed_hosts)
+        fs = open_https_filesystem(allowed=allowed_hosts, timeout_seconds=timeout_seconds)
+        return Location(reference, fs, reference.url, False)
     config, path = _describe_public_bucket(reference)
     datastore = open_datastore_config(
         config,
         DatastoreCredentials(),
         allowed_local_roots=[],
+        allowed_hosts=allowed_hosts,
+        timeout_seconds=timeout_seconds,
         name=f"{reference.scheme}://{urlsplit(reference.url).netloc}",
     )
     return Location(reference, datastore.fs, datastore.resolve(path), False, datastore)

@@ -12,7 +12,8 @@ from fastapi.responses import StreamingResponse
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.errors import NotFound
 from wharf.schemas import storage as schemas
-from wharf.services import datastores, workspaces
+from wharf.services import asset_files, datastores, workspaces
+from wharf.services.platform import Platform
 from wharf.storage.datastores import OpenDatastore
 from wharf.storage.paths import check_datastore_path
 from wharf.storage.references import azure_id
@@ -65,9 +66,7 @@ def create_datastore(
     )
     with platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
-        created = datastores.create_datastore(
-            session, platform, workspace, spec, created_by=access.principal.user_name
-        )
+        created = datastores.create_datastore(session, platform, access.principal, workspace, spec)
         return datastore_out(ws, created)
 
 
@@ -92,7 +91,7 @@ def delete_datastore(
 
 
 @router.get("/{name}/files", response_model=list[schemas.StoredFile])
-def list_files(
+async def list_files(
     ws: WorkspaceName,
     name: str,
     platform: PlatformDep,
@@ -101,11 +100,20 @@ def list_files(
 ) -> list[schemas.StoredFile]:
     """Files below ``prefix``, recursively."""
     check_datastore_path(prefix)
+
+    def listing() -> list[str]:
+        return datastores.list_files(_open(platform, ws, name), prefix)
+
+    # Storage calls run in the storage pool, never on the threads that serve the API.
+    found = await platform.storage.run(listing)
+    return [schemas.StoredFile(path=f, type="file") for f in found]
+
+
+def _open(platform: Platform, ws: str, name: str) -> OpenDatastore:
     with platform.transaction() as session:
-        store = datastores.open_named_datastore(
+        return datastores.open_named_datastore(
             session, platform, workspaces.read_workspace(session, ws), name
         )
-    return [schemas.StoredFile(path=f, type="file") for f in datastores.list_files(store, prefix)]
 
 
 @router.put("/{name}/files/{path:path}", response_model=schemas.StoredFile)
@@ -117,34 +125,36 @@ async def upload_file(
     platform: PlatformDep,
     _: Access = require("datastores/write"),
 ) -> schemas.StoredFile:
-    """Stream the request body into a file, chunk by chunk; replaces an existing file."""
+    """Stream the request body into a file, chunk by chunk; replaces an existing file,
+    except an asset version's (those are written once)."""
     check_datastore_path(path)
 
     def open_target() -> tuple[OpenDatastore, str, BinaryIO]:
         with platform.transaction() as session:
-            store = datastores.open_named_datastore(
-                session, platform, workspaces.read_workspace(session, ws), name
-            )
+            workspace = workspaces.read_workspace(session, ws)
+            store = datastores.open_named_datastore(session, platform, workspace, name)
+            asset_files.check_not_version_path(session, workspace, store, path)
         full, handle = datastores.open_upload(store, path)
         return store, full, handle
 
-    store, full, handle = await anyio.to_thread.run_sync(open_target)
+    store, full, handle = await platform.storage.run(open_target)
     written = 0
     try:
         async for chunk in request.stream():
             if chunk:
-                await anyio.to_thread.run_sync(handle.write, chunk)
+                await platform.storage.run(handle.write, chunk)
                 written += len(chunk)
-        await anyio.to_thread.run_sync(handle.close)
+        await platform.storage.run(handle.close)
     except BaseException:
-        await anyio.to_thread.run_sync(handle.close)
-        await anyio.to_thread.run_sync(datastores.discard_upload, store, full)
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(handle.close)
+            await anyio.to_thread.run_sync(datastores.discard_upload, store, full)
         raise
     return schemas.StoredFile(path=path, size=written, type="file")
 
 
 @router.get("/{name}/files/{path:path}")
-def download_file(
+async def download_file(
     ws: WorkspaceName,
     name: str,
     path: str,
@@ -153,19 +163,21 @@ def download_file(
 ) -> StreamingResponse:
     """Stream a file out."""
     check_datastore_path(path)
-    with platform.transaction() as session:
-        store = datastores.open_named_datastore(
-            session, platform, workspaces.read_workspace(session, ws), name
-        )
-    full = store.resolve(path)
-    with store.translate_errors(path):
-        if not store.fs.isfile(full):
-            raise NotFound(f"wharf://datastores/{name}/paths/{path} is not a file")
+
+    def open_file() -> BinaryIO:
+        store = _open(platform, ws, name)
+        full = store.resolve(path)
+        with store.translate_errors(path):
+            if not store.fs.isfile(full):
+                raise NotFound(f"wharf://datastores/{name}/paths/{path} is not a file")
+            handle: BinaryIO = store.fs.open(full, "rb")
+        return handle
+
+    handle = await platform.storage.run(open_file)
 
     async def body() -> AsyncIterator[bytes]:
-        handle = await anyio.to_thread.run_sync(store.fs.open, full, "rb")
         try:
-            while chunk := await anyio.to_thread.run_sync(handle.read, DOWNLOAD_CHUNK):
+            while chunk := await platform.storage.run(handle.read, DOWNLOAD_CHUNK):
                 yield chunk
         finally:
             await anyio.to_thread.run_sync(handle.close)

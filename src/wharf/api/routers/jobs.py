@@ -183,7 +183,7 @@ def _is_finished(platform: Platform, job_id: int) -> bool:
         }
     },
 )
-def download_output(
+async def download_output(
     ws: WorkspaceName,
     name: str,
     output: str,
@@ -194,19 +194,24 @@ def download_output(
     """Download an output of a Completed job: the file of a ``uri_file`` output (``score`` of a
     model deployment is its predictions file); for a ``uri_folder`` output, the list of its
     files as JSON, and one of them with ``?path=<relative path>``."""
-    with platform.transaction() as session:
-        view = job_outputs.open_output(
-            session, platform, workspaces.read_workspace(session, ws), name, output, path
-        )
+
+    def open_output() -> job_outputs.OutputView:
+        with platform.transaction() as session:
+            return job_outputs.open_output(
+                session, platform, workspaces.read_workspace(session, ws), name, output, path
+            )
+
+    # Storage calls run in the storage pool, never on the threads that serve the API.
+    view = await platform.storage.run(open_output)
     if view.files is not None:
         return [storage_schemas.StoredFile(path=f, type="file") for f in view.files]
     location = view.location
     file_name = view.reference.rstrip("/").rsplit("/", 1)[-1]
 
     async def body() -> AsyncIterator[bytes]:
-        handle = await anyio.to_thread.run_sync(location.fs.open, location.path, "rb")
+        handle = await platform.storage.run(location.fs.open, location.path, "rb")
         try:
-            while chunk := await anyio.to_thread.run_sync(handle.read, DOWNLOAD_CHUNK):
+            while chunk := await platform.storage.run(handle.read, DOWNLOAD_CHUNK):
                 yield chunk
         finally:
             await anyio.to_thread.run_sync(handle.close)
