@@ -10,8 +10,8 @@ from tests.conftest import Server
 from tests.gitrepos import commit_files, make_repo
 from wharf.errors import Conflict, Invalid
 from wharf.services import apps, builds, workspaces
-from wharf.services.build_runner import run_build
 from wharf.store.models import Build
+from wharf.workers.builds import run_build
 
 APP_PY = """\
 import os

@@ -15,11 +15,10 @@ from wharf.api.routers import ROUTERS, hooks
 from wharf.config import Settings
 from wharf.runtime.proxy import RouteProxy
 from wharf.runtime.registry import AppRegistry
-from wharf.services.build_runner import BuildRunner
 from wharf.services.deployments import deploy_build, restore_apps
-from wharf.services.job_runner import JobRunner
 from wharf.services.platform import start_platform
 from wharf.version import __version__
+from wharf.workers import BuildRunner, JobRunner
 
 API_PREFIX = "/api/v1"
 
@@ -38,12 +37,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Webhook URLs carry a secret: mask it in the access log while this app runs.
     redact = hooks.RedactHookSecrets()
     logging.getLogger("uvicorn.access").addFilter(redact)
-    runner = BuildRunner(platform, on_complete=deploy)
-    await run_in_threadpool(runner.start)
-    app.state.build_runner = runner
+    build_runner = BuildRunner(platform, on_complete=deploy)
+    await run_in_threadpool(build_runner.start)
+    platform.build_runner = build_runner
     job_runner = JobRunner(platform)
     await run_in_threadpool(job_runner.start)
-    app.state.job_runner = job_runner
+    platform.job_runner = job_runner
     # Apps come back on their serving builds in the background: the API answers meanwhile.
     threading.Thread(
         target=restore_apps, args=(platform, registry), name="wharf-restore", daemon=True
@@ -52,7 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await run_in_threadpool(job_runner.stop)
-        await run_in_threadpool(runner.stop)
+        await run_in_threadpool(build_runner.stop)
         await run_in_threadpool(registry.close)
         platform.close()
         logging.getLogger("uvicorn.access").removeFilter(redact)

@@ -1,10 +1,11 @@
-"""The running platform's shared parts: settings, the store, the secret box."""
+"""The running platform's shared parts: settings, the store, the secret box, the runners."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +17,26 @@ from wharf.store.database import create_session_factory, create_store_engine, tr
 from wharf.store.migrate import upgrade_store
 
 
+class Runner(Protocol):
+    """A background runner as the rest of the server sees it (``wharf.workers`` has them)."""
+
+    def wake(self) -> None:
+        """Look for work now."""
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop its threads."""
+
+
+class IdleRunner:
+    """Stands in for a runner that is not started: waking it does nothing."""
+
+    def wake(self) -> None:
+        pass
+
+    def stop(self, timeout: float | None = None) -> None:
+        pass
+
+
 @dataclass
 class Platform:
     """What every interface and background service needs: one per server process."""
@@ -24,6 +45,10 @@ class Platform:
     engine: Engine
     sessions: sessionmaker[Session]
     secrets: SecretBox
+    build_runner: Runner = field(default_factory=IdleRunner)
+    """Set by the server's lifespan; routes wake it after they queue a build."""
+    job_runner: Runner = field(default_factory=IdleRunner)
+    """Set by the server's lifespan; routes wake it after they queue or cancel a job."""
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -76,9 +76,8 @@ def app_out(request: Request, ws: str, app: models.App, latest: models.Build | N
 
 
 def _wake_builds(request: Request) -> None:
-    runner = getattr(request.app.state, "build_runner", None)
-    if runner is not None:
-        runner.wake()
+    platform: Platform = request.app.state.platform
+    platform.build_runner.wake()
 
 
 @router.get("", response_model=list[schemas.App])

@@ -119,9 +119,7 @@ def cancel_job(
     with platform.transaction() as session:
         job = jobs.cancel_job(session, workspaces.read_workspace(session, ws), name)
         result = job_detail(platform, ws, job, session)
-    runner = getattr(request.app.state, "job_runner", None)
-    if runner is not None:
-        runner.wake()
+    platform.job_runner.wake()
     return result
 
 

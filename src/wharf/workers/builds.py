@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy.orm import Session
+
 from wharf.build.detect import detect_builder
 from wharf.build.environments import ensure_environment
 from wharf.build.git import GitCredentials, credentials_env, fetch_source
@@ -25,6 +27,7 @@ from wharf.services import builds
 from wharf.services.platform import Platform
 from wharf.services.source_secrets import open_source_secret
 from wharf.store.models import Build, Workspace
+from wharf.workers.loop import ClaimLoop
 
 logger = logging.getLogger("wharf.builds")
 
@@ -153,55 +156,32 @@ def _steps(
     return builds.COMPLETE, f"Build #{build.number} is complete"
 
 
-class BuildRunner:
-    """Worker threads that take Pending builds, oldest first, one build per app at a time."""
+class BuildRunner(ClaimLoop):
+    """Worker threads that take Pending builds, oldest first, one build per app at a time.
+
+    A cancel is noticed by the build itself (its log checks the store); a build that a stop
+    interrupts becomes Error at the next start."""
+
+    kind = "build"
 
     def __init__(
         self, platform: Platform, *, workers: int = 2, on_complete: OnComplete | None = None
     ) -> None:
-        self._platform = platform
-        self._workers = workers
+        super().__init__(platform, workers=workers)
         self._on_complete = on_complete
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
 
-    def start(self) -> None:
-        with self._platform.transaction() as session:
-            interrupted = builds.recover_interrupted_builds(session)
+    def recover(self, session: Session) -> None:
+        interrupted = builds.recover_interrupted_builds(session)
         if interrupted:
             logger.warning("%d build(s) were interrupted by a stop; marked Error", interrupted)
-        for index in range(self._workers):
-            thread = threading.Thread(target=self._loop, name=f"wharf-build-{index}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
 
-    def wake(self) -> None:
-        """Look for work now (called after a build is queued)."""
-        self._wake.set()
+    def claim(self, session: Session) -> int | None:
+        claimed = builds.claim_next_build(session)
+        return claimed.id if claimed else None
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        self._wake.set()
-        for thread in self._threads:
-            thread.join(timeout)
-        self._threads.clear()
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
+    def run(self, item_id: int, cancel: threading.Event) -> None:
+        if run_build(self._platform, item_id) == builds.COMPLETE and self._on_complete:
             try:
-                with self._platform.transaction() as session:
-                    claimed = builds.claim_next_build(session)
-                    build_id = claimed.id if claimed else None
+                self._on_complete(item_id)
             except Exception:
-                logger.exception("could not look for builds")
-                build_id = None
-            if build_id is None:
-                self._wake.wait(1.0)
-                self._wake.clear()
-                continue
-            if run_build(self._platform, build_id) == builds.COMPLETE and self._on_complete:
-                try:
-                    self._on_complete(build_id)
-                except Exception:
-                    logger.exception("deploying build %s failed", build_id)
+                logger.exception("deploying build %s failed", item_id)
