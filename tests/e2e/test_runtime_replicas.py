@@ -39,9 +39,9 @@ from wharf.runtime.limits import (
     rlimit_support,
 )
 from wharf.runtime.registry import AppRegistry, RolloutResult
-from wharf.runtime.replica import ReplicaState
 from wharf.runtime.replicas import ReplicaSet
 from wharf.runtime.specs import Backoff, ProcessSpec, RevisionSpec
+from wharf.states import ReplicaState
 
 pytestmark = pytest.mark.e2e
 

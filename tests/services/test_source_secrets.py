@@ -20,6 +20,7 @@ from tests.gitrepos import git, make_repo
 from tests.gitserver import private_git_server
 from wharf.sdk import Client, ConflictError, InvalidRequestError, NotFoundError
 from wharf.services import builds
+from wharf.states import BuildPhase
 from wharf.store.models import Build
 from wharf.workers.builds import run_build
 
@@ -91,7 +92,7 @@ def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
         with server.platform.transaction() as session:
             build = session.get(Build, build_id)
             assert build is not None
-            assert build.phase == builds.COMPLETE, build.message
+            assert build.phase == BuildPhase.COMPLETE, build.message
         assert any(status == 401 for _, _, status in git_server.requests)
         assert any(status == 200 for _, _, status in git_server.requests)
 

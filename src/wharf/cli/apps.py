@@ -17,6 +17,7 @@ from wharf.cli._output import (
 )
 from wharf.cli.webhooks import webhook_app
 from wharf.sdk import InvalidRequestError
+from wharf.states import AppPhase, BuildPhase
 
 app = typer.Typer(
     help="Apps built from git: create, list, show, delete, builds.", no_args_is_help=True
@@ -29,13 +30,13 @@ app.add_typer(webhook_app, name="webhook")
 
 
 def _status(app: object, field: str, default: object = "-") -> object:
-    status = getattr(app, "status", None) or {}
-    return status.get(field, default)
+    status = getattr(app, "status", None)
+    return default if status is None else getattr(status, field)
 
 
 APP_COLUMNS = [
     ("NAME", lambda a: a.name),
-    ("PHASE", lambda a: _status(a, "reason") or _status(a, "phase", "NotDeployed")),
+    ("PHASE", lambda a: _status(a, "reason") or _status(a, "phase", AppPhase.NOT_DEPLOYED)),
     (
         "BUILD",
         lambda a: f"#{a.latest_build.number} {a.latest_build.phase}" if a.latest_build else "-",
@@ -126,7 +127,7 @@ def _follow(client: object, app_name: str, number: int, output: OutputFormat) ->
     build = client.builds.wait(app_name, number)
     if output is OutputFormat.json:
         emit(build, output, BUILD_COLUMNS)
-    if build.phase != "Complete":
+    if build.phase is not BuildPhase.COMPLETE:
         print_error(f"Build #{number} {build.phase}: {build.message}")
         raise typer.Exit(1)
 
@@ -254,5 +255,5 @@ def cancel(
         build = client.builds.cancel(app_name, number)
     print_success(
         f"Build #{number} of {app_name}: {build.phase}"
-        + (" (stopping)" if build.phase == "Running" else "")
+        + (" (stopping)" if build.phase is BuildPhase.RUNNING else "")
     )

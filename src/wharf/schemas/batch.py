@@ -13,19 +13,10 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from wharf.schemas.common import RequestModel, ResponseModel
+from wharf.states import JobStatus
 
 DeploymentType = Literal["model", "component"]
 DeploymentKind = Literal["scoring_script", "model_project", "component"]
-JobStatus = Literal[
-    "Queued",
-    "Preparing",
-    "Running",
-    "Finalizing",
-    "Completed",
-    "Failed",
-    "CancelRequested",
-    "Canceled",
-]
 DataType = Literal["uri_file", "uri_folder"]
 ComponentInputType = Literal["uri_file", "uri_folder", "string", "boolean", "number", "integer"]
 Scalar = str | bool | int | float

@@ -21,8 +21,6 @@ from wharf.sdk._errors import ServerUnavailableError, WharfError, error_from_pro
 if TYPE_CHECKING:
     from wharf.sdk._client import Client
 
-FINAL_PHASES = ("Complete", "Failed", "Error", "Cancelled")
-
 
 class AppOperations:
     """``client.apps``: online endpoints built from git."""
@@ -158,7 +156,7 @@ class BuildOperations:
         deadline = time.monotonic() + timeout
         while True:
             build = self.get(app, number)
-            if build.phase in FINAL_PHASES:
+            if build.phase.ended:
                 return build
             if time.monotonic() > deadline:
                 raise WharfError(

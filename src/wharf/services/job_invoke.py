@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from wharf.batch.components import ComponentInput, coerce_input
 from wharf.batch.settings import OUTPUT_FORMATS, BatchSettings, override_batch_settings
 from wharf.errors import Conflict, Invalid
-from wharf.services import auth, batch_deployments, batch_endpoints, job_storage, jobs
+from wharf.services import auth, batch_deployments, batch_endpoints, job_storage
 from wharf.services.platform import Platform
+from wharf.states import JobStatus
 from wharf.storage.urls import check_public_url
 from wharf.store.models import BatchDeployment, BatchEndpoint, Job, Workspace
 from wharf.store.types import utcnow
@@ -102,7 +103,7 @@ def invoke_endpoint(
         endpoint=endpoint.name,
         deployment=deployment.name,
         kind=deployment.kind,
-        status=jobs.QUEUED,
+        status=JobStatus.QUEUED,
         experiment_name=spec.experiment_name or endpoint.name,
         idempotency_key=idempotency_key or None,
         spec=_snapshot(deployment, inputs, outputs),

@@ -26,6 +26,7 @@ from wharf.errors import ServiceError
 from wharf.services import builds
 from wharf.services.platform import Platform
 from wharf.services.source_secrets import open_source_secret
+from wharf.states import BuildPhase
 from wharf.store.models import Build, Workspace
 from wharf.workers.loop import ClaimLoop
 
@@ -62,7 +63,7 @@ class _BuildLog:
                 raise BuildCancelled
 
 
-def run_build(platform: Platform, build_id: int) -> str:
+def run_build(platform: Platform, build_id: int) -> BuildPhase:
     """Run one claimed (Running) build to its end; returns its final phase."""
     settings = platform.settings
     with platform.transaction() as session:
@@ -87,14 +88,14 @@ def run_build(platform: Platform, build_id: int) -> str:
                 platform, build_id, log, root, source, credentials, build_env, runtime_env
             )
         except BuildCancelled:
-            phase, message = builds.CANCELLED, "cancelled while it ran"
+            phase, message = BuildPhase.CANCELLED, "cancelled while it ran"
         except ServiceError as exc:
-            phase, message = builds.FAILED, exc.detail
+            phase, message = BuildPhase.FAILED, exc.detail
         except Exception as exc:  # a fault of Wharf's, not of the user's source
             logger.exception("build %s of %s/%s failed unexpectedly", names[2], *names[:2])
-            phase, message = builds.ERROR, f"Wharf could not finish the build: {exc}"
-        log(message if phase != builds.COMPLETE else f"Build #{names[2]} is complete")
-    if phase != builds.COMPLETE:
+            phase, message = BuildPhase.ERROR, f"Wharf could not finish the build: {exc}"
+        log(message if phase != BuildPhase.COMPLETE else f"Build #{names[2]} is complete")
+    if phase != BuildPhase.COMPLETE:
         shutil.rmtree(root, ignore_errors=True)
     with platform.transaction() as session:
         build = session.get(Build, build_id)
@@ -123,7 +124,7 @@ def _steps(
     credentials: GitCredentials | None,
     build_env: dict[str, str],
     runtime_env: dict[str, str],
-) -> tuple[str, str]:
+) -> tuple[BuildPhase, str]:
     url, ref, commit, context_dir = source
     shutil.rmtree(root, ignore_errors=True)
     with credentials_env(credentials) as git_env:
@@ -135,7 +136,7 @@ def _steps(
     log.raise_if_cancelled()
     project_dir = root / context_dir if context_dir else root
     if not project_dir.is_dir():
-        return builds.FAILED, f"context dir {context_dir!r} does not exist at commit {sha[:12]}"
+        return BuildPhase.FAILED, f"context dir {context_dir!r} does not exist at commit {sha[:12]}"
     project = detect_builder(project_dir)
     log(f"builder: Python (found {', '.join(project.markers)})")
     plan = plan_install(project, build_env=build_env)
@@ -153,7 +154,7 @@ def _steps(
         build.environment_key = environment.key
         build.environment_reused = environment.reused
         build.run_summary = run.summary
-    return builds.COMPLETE, f"Build #{build.number} is complete"
+    return BuildPhase.COMPLETE, f"Build #{build.number} is complete"
 
 
 class BuildRunner(ClaimLoop):
@@ -180,7 +181,7 @@ class BuildRunner(ClaimLoop):
         return claimed.id if claimed else None
 
     def run(self, item_id: int, cancel: threading.Event) -> None:
-        if run_build(self._platform, item_id) == builds.COMPLETE and self._on_complete:
+        if run_build(self._platform, item_id) == BuildPhase.COMPLETE and self._on_complete:
             try:
                 self._on_complete(item_id)
             except Exception:

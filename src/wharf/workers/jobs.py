@@ -35,6 +35,7 @@ from wharf.services import job_storage, jobs, workspaces
 from wharf.services.deployment_code import environment_plan
 from wharf.services.job_state import DatabaseStateStore
 from wharf.services.platform import Platform
+from wharf.states import JobStatus
 from wharf.store.models import Job, Workspace
 from wharf.store.types import utcnow
 from wharf.workers.loop import ClaimLoop
@@ -86,22 +87,22 @@ class _JobRun:
         self.engine_started: datetime | None = None
 
     def run(self, stopping: threading.Event) -> None:
-        status, error, progress = jobs.FAILED, None, None
+        status, error, progress = JobStatus.FAILED, None, None
         try:
             result = self.execute()
             status, error, progress = _STATUS[result.status], result.error, result.progress
             self.record_first_runs(result)
         except _Interrupted:
-            status = jobs.CANCELED
+            status = JobStatus.CANCELED
         except ServiceError as exc:
             error = exc.detail
         except Exception as exc:  # Wharf's own fault: say so, keep the traceback in the log
             logger.exception("job %s failed unexpectedly", self.name)
             error = f"Wharf could not run the job: {type(exc).__name__}: {exc}"
-        if status == jobs.CANCELED and stopping.is_set() and not self.cancel_requested():
+        if status == JobStatus.CANCELED and stopping.is_set() and not self.cancel_requested():
             self.log.write("the server is stopping: the job resumes when it starts again")
             return
-        if status == jobs.FAILED and error:
+        if status == JobStatus.FAILED and error:
             self.log.write(f"job failed: {error}")
         with self.platform.transaction() as session:
             jobs.finish_job(session, self.job_id, status, error=error, progress=progress)
@@ -138,18 +139,18 @@ class _JobRun:
             name: self.bring_input(name, value) for name, value in self.spec["inputs"].items()
         }
         model_dir = self.bring_model()
-        self.advance(jobs.RUNNING)
+        self.advance(JobStatus.RUNNING)
         code_dir = Path(self.spec["folder"]) / "code"
         if self.kind == "component":
             result = self.run_component(code_dir, environment.python, inputs, model_dir)
         else:
             result = self.run_model(code_dir, environment.python, inputs, model_dir)
         if result.status == "completed":
-            self.advance(jobs.FINALIZING)
+            self.advance(JobStatus.FINALIZING)
             self.upload_outputs()
         return result
 
-    def advance(self, to: str) -> None:
+    def advance(self, to: JobStatus) -> None:
         with self.platform.transaction() as session:
             if not jobs.advance_job(session, self.job_id, to):
                 raise _Interrupted
@@ -266,7 +267,11 @@ class _JobRun:
             jobs.record_progress(session, self.job_id, progress)
 
 
-_STATUS = {"completed": jobs.COMPLETED, "failed": jobs.FAILED, "cancelled": jobs.CANCELED}
+_STATUS = {
+    "completed": JobStatus.COMPLETED,
+    "failed": JobStatus.FAILED,
+    "cancelled": JobStatus.CANCELED,
+}
 
 
 class JobRunner(ClaimLoop):

@@ -18,6 +18,7 @@ from wharf.schemas import batch as schemas
 from wharf.schemas import storage as storage_schemas
 from wharf.services import job_outputs, job_state, jobs, workspaces
 from wharf.services.platform import Platform
+from wharf.states import JobStatus
 from wharf.store import models
 
 router = APIRouter(prefix="/workspaces/{ws}/jobs", tags=["jobs"])
@@ -85,7 +86,7 @@ def list_jobs(
     ws: WorkspaceName,
     platform: PlatformDep,
     endpoint: str | None = Query(default=None, description="only this endpoint's jobs"),
-    status: schemas.JobStatus | None = Query(default=None, description="only jobs in this status"),
+    status: JobStatus | None = Query(default=None, description="only jobs in this status"),
     limit: int = Query(default=100, ge=1, le=1000),
     _: Access = require("jobs/read"),
 ) -> list[schemas.Job]:
