@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.api.logstream import FOLLOW_POLL_SECONDS, stream_log
@@ -248,7 +248,7 @@ def cancel_build(
         return build_out(found, builds.cancel_build(session, found, number))
 
 
-@router.get("/{app}/builds/{number}/log")
+@router.get("/{app}/builds/{number}/log", response_class=PlainTextResponse)
 def read_build_log(
     ws: WorkspaceName,
     app: str,
@@ -273,7 +273,7 @@ def _is_finished(platform: Platform, build_id: int) -> bool:
         return builds.build_has_ended(session, build_id)
 
 
-@router.get("/{app}/logs")
+@router.get("/{app}/logs", response_class=PlainTextResponse)
 def read_app_logs(
     ws: WorkspaceName,
     app: str,

@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
@@ -124,7 +124,7 @@ def cancel_job(
     return result
 
 
-@router.get("/{name}/log")
+@router.get("/{name}/log", response_class=PlainTextResponse)
 def read_job_log(
     ws: WorkspaceName,
     name: str,
