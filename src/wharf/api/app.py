@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from wharf.api.docs_page import install_docs_page
 from wharf.api.problems import install_problem_handlers
 from wharf.api.routers import ROUTERS, hooks
 from wharf.config import Settings
@@ -64,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Apps from git and batch endpoints, self-hosted.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by install_docs_page, with its assets from the package
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RouteProxy, registry=registry)
     install_problem_handlers(app)
+    install_docs_page(app, API_PREFIX)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(hooks.router)  # /hooks/...: called by git hosts, outside the API
