@@ -170,3 +170,11 @@ def test_derived_names() -> None:
     assert apps.derive_app_name("https://git.example.org/team/Heart-Model.git") == "heart-model"
     assert apps.derive_app_name("git@github.com:team/my_app.git") == "my-app"
     assert apps.derive_app_name("file:///srv/repos/2024-scorer") == "scorer"
+
+
+def test_the_runners_are_held_by_the_platform_and_alive_until_stopped(server: Server) -> None:
+    runners = (server.platform.build_runner, server.platform.job_runner)
+    assert all(runner.alive for runner in runners)
+    for runner in runners:
+        runner.stop()
+    assert not any(runner.alive for runner in runners)

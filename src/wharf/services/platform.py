@@ -26,6 +26,10 @@ class Runner(Protocol):
     def stop(self, timeout: float | None = None) -> None:
         """Stop its threads."""
 
+    @property
+    def alive(self) -> bool:
+        """Whether it was started and its threads still run."""
+
 
 class IdleRunner:
     """Stands in for a runner that is not started: waking it does nothing."""
@@ -35,6 +39,10 @@ class IdleRunner:
 
     def stop(self, timeout: float | None = None) -> None:
         pass
+
+    @property
+    def alive(self) -> bool:
+        return False
 
 
 @dataclass
