@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -65,6 +66,20 @@ if os.environ.get("FORK_HOGS"):  # several processes that fit alone but not toge
             os._exit(0)
 
 REVISION = os.environ.get("REVISION", "?")
+# Answers a replica may be made to give (``GET .../raw?NAME``), written as they are, in one
+# write, on a connection that then stays open: a proxy that pooled it would read the rest.
+RAW = {
+    "bad-status": b"HTTP/1.1 2OO OK\r\nContent-Length: 2\r\n\r\nok",
+    "cl-and-te": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"2\r\nok\r\n0\r\n\r\n",
+    "two-lengths": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\nok",
+    "obs-fold": b"HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\nok",
+    "bare-lf": b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
+    "bad-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n",
+    "huge-head": b"HTTP/1.1 200 OK\r\n" + b"X-Big: " + b"a" * 70000 + b"\r\n\r\n",
+    "extra": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled",
+}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -106,6 +121,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             while size > 0:
                 self.wfile.write(block[:size])
                 size -= len(block)
+        elif path.endswith("/peer"):  # which connection the request came on
+            self._send(200, str(self.client_address[1]).encode())
+        elif path.endswith("/raw"):
+            self.wfile.write(RAW[query])
+            self.wfile.flush()
         elif path.endswith("/hog"):
             held.append(b"\x01" * (int(query) * 2**20))  # written, so really resident
             self._send(200, b"survived")
@@ -130,6 +150,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         self._send(200, b"echo:" + body)
+
+    def do_PUT(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        path, _, query = self.path.partition("?")
+        if path.endswith("/drop-once") and not os.path.exists(query):
+            open(query, "w").close()  # read it all, then hang up without an answer
+            self.close_connection = True
+            return
+        self._send(200, b"put %d bytes" % len(body))
 
     def log_message(self, *args):
         pass
@@ -208,9 +237,11 @@ def open_registry(
 
 
 @contextmanager
-def serve_proxy(registry: AppRegistry, *, as_middleware: bool = False) -> Iterator[str]:
+def serve_proxy(
+    registry: AppRegistry, *, as_middleware: bool = False, **options: Any
+) -> Iterator[str]:
     """The proxy around a FastAPI app (outermost, or as its middleware), under a real uvicorn
-    on a free loopback port."""
+    on a free loopback port, with the HTTP and WebSocket protocols ``wharf up`` uses."""
     app = FastAPI()
 
     @app.get("/api/v1/health")
@@ -219,12 +250,18 @@ def serve_proxy(registry: AppRegistry, *, as_middleware: bool = False) -> Iterat
 
     asgi: ASGIApp = app
     if as_middleware:
-        app.add_middleware(RouteProxy, registry=registry)
+        app.add_middleware(RouteProxy, registry=registry, **options)
     else:
-        asgi = RouteProxy(app, registry=registry)
+        asgi = RouteProxy(app, registry=registry, **options)
     port = free_port()
     config = uvicorn.Config(
-        asgi, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"
+        asgi,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        http="httptools",
+        ws="websockets-sansio",
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)

@@ -61,8 +61,44 @@ class Settings(BaseSettings):
     apps_domain: str = "apps.localhost"
     """Domain for host-based routes: an app is reachable at ``{app}-{workspace}.{apps_domain}``."""
 
+    route_replay_max_bytes: int = Field(default=1024 * 1024, ge=0)
+    """Largest request body the route proxy keeps while streaming it to a replica, so that an
+    idempotent request whose replica died before answering can be sent to another one. A
+    bigger body is streamed without a copy and is not retried: if its replica fails, the
+    client gets 502."""
+
+    route_websocket_max_message_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    """Largest WebSocket message relayed through an app route, either way. A bigger one
+    closes both sides with code 1009 (message too big)."""
+
+    route_websocket_idle_timeout: float = Field(default=300.0, gt=0)
+    """Seconds a WebSocket through an app route may pass without a message either way before
+    Wharf closes both sides with code 1001 (going away)."""
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    """Log level of the server."""
+    """Log level of Wharf's own loggers (``wharf.*``) and of uvicorn's. Other libraries log
+    warnings and errors only."""
+
+    log_format: Literal["text", "json"] = "text"
+    """How ``wharf up`` writes its log lines to stderr: ``text`` (timestamp, level, logger,
+    message) or ``json`` (one JSON object per line, for log collectors)."""
+
+    log_max_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+    """Size at which an app replica, build or job log file is rotated: it becomes
+    ``<name>.1`` (older ones ``.2``, ``.3``...) and a new file starts."""
+
+    log_backups: int = Field(default=3, ge=0, le=100)
+    """How many rotated generations of each log file are kept (0: rotation drops the old
+    lines)."""
+
+    metrics_token: SecretStr | None = None
+    """Bearer token that ``GET /metrics`` requires. Unset means ``/metrics`` is open to anyone
+    who can reach the server: set it when the server is reachable beyond the scraper's
+    network."""
+
+    health_min_free_mb: int = Field(default=512, ge=0)
+    """The deep health check (``/api/v1/health?deep=true``, ``/api/v1/ready``) fails when the
+    data dir's file system has less free space than this many MiB."""
 
     local_datastore_roots: list[Path] = Field(default_factory=list)
     """Folders that ``local`` datastores may point at (their roots must lie inside one),
@@ -79,6 +115,26 @@ class Settings(BaseSettings):
     """Let apps build from repositories on the server's own disk (``file://`` URLs and local
     paths), as a single-machine setup needs. Switch it off on a shared server: such a URL can
     read any repository the server's user can read."""
+
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """The largest request body the API accepts (JSON requests: creates, updates), in bytes.
+    Bodies are counted as they stream in, chunked ones too, and refused with 413 at the limit,
+    before any token is checked. Webhook deliveries have their own limit (25 MiB, GitHub's
+    own cap for a delivery); file uploads have ``max_upload_bytes``."""
+
+    max_upload_bytes: int = Field(default=50 * 1024**3, ge=1024)
+    """The largest file one upload to a datastore (``PUT .../datastores/{name}/files/...``,
+    which ``wharf data create``, batch deployments' code and ``wharf datastore upload`` use)
+    may send, in bytes. The body streams to storage and is never held in memory."""
+
+    build_retention: int = Field(default=10, ge=1)
+    """Build folders kept per app: the newest this many builds keep their checked-out source
+    (so they can be rolled back to), and the serving build always does. Older build folders
+    are removed in the background; the builds' records and logs stay."""
+
+    environment_retention_days: int = Field(default=30, ge=1)
+    """An environment in the cache that no kept build or batch deployment uses, and that
+    nothing has used for this many days, is removed in the background."""
 
     @field_validator("database_url")
     @classmethod

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from tests.conftest import Server
 
-PUBLIC_ROUTES = {("GET", "/api/v1/health")}
+PUBLIC_ROUTES = {("GET", "/api/v1/health"), ("GET", "/api/v1/ready")}
 # Called by git hosts: the secret in the URL authenticates (tests/api/test_webhooks.py).
 SECRET_URL_ROUTES = {("POST", "/hooks/{ws}/{app}/{secret}/{provider}")}
 # Self-service: every signed-in user manages their own tokens, whatever their role.
@@ -84,3 +84,22 @@ def test_self_service_routes_work_for_readers(server: Server) -> None:
     assert created.status_code == 201
     revoked = server.http.delete(f"/api/v1/tokens/{created.json()['id']}", headers=headers)
     assert revoked.status_code == 200
+
+
+def test_every_write_route_refuses_an_oversized_body_before_the_token(server: Server) -> None:
+    """The body limit comes before authentication on every route the walk finds: an anonymous
+    body one byte over the limit gets 413, not 401 (uploads and webhooks have larger limits
+    of their own, tested in tests/e2e/test_request_limits.py)."""
+    limit = server.platform.settings.max_request_bytes
+    oversized = b"x" * (limit + 1)
+    walked = 0
+    for method, path in api_routes(server.app):
+        if method not in WRITE_METHODS or method == "DELETE" or path.startswith("/hooks/"):
+            continue
+        if path.endswith("/files/{path}"):
+            continue
+        answer = server.http.request(method, concrete(path), content=oversized)
+        assert answer.status_code == 413, f"{method} {path}: {answer.status_code}"
+        assert answer.headers["content-type"] == "application/problem+json"
+        walked += 1
+    assert walked >= 15

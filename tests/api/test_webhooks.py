@@ -81,7 +81,7 @@ def test_a_signed_github_push_builds_exactly_the_pushed_commit(
     )
     assert answer.status_code == 200, answer.text
     assert answer.json() == {
-        "result": "built",
+        "result": "queued",
         "detail": f"build #2 of {sha[:12]}",
         "build": 2,
         "commit_sha": sha,
@@ -89,7 +89,7 @@ def test_a_signed_github_push_builds_exactly_the_pushed_commit(
     assert build_list(admin)[0] == (2, "Pending", sha, "webhook:github")
     (delivery,) = admin.apps.webhook_deliveries("model")
     assert (delivery.provider, delivery.event, delivery.delivery_id) == ("github", "push", "d-1")
-    assert (delivery.result, delivery.build, delivery.commit_sha) == ("built", 2, sha)
+    assert (delivery.result, delivery.build, delivery.commit_sha) == ("queued", 2, sha)
 
 
 def test_github_form_encoded_payloads_work_too(
@@ -157,7 +157,7 @@ def test_a_delivery_seen_before_does_not_build_twice(
     sha = commit_files(repo, {"app.py": "print('once')\n"}, "once")
     first = post_github(server, paths["github"], github_push(repo, sha), delivery="abc-1")
     again = post_github(server, paths["github"], github_push(repo, sha), delivery="abc-1")
-    assert first.json()["result"] == "built"
+    assert first.json()["result"] == "queued"
     assert again.status_code == 200
     assert again.json()["result"] == "duplicate"
     assert "abc-1" in again.json()["detail"]
@@ -242,7 +242,7 @@ def test_each_provider_builds_the_pushed_commit_once(
     body, headers = provider_request(provider, repo, sha)
     answer = server.http.post(paths[provider], content=body, headers=headers)
     assert answer.status_code == 200, answer.text
-    assert (answer.json()["result"], answer.json()["build"]) == ("built", 2)
+    assert (answer.json()["result"], answer.json()["build"]) == ("queued", 2)
     assert build_list(admin)[0] == (2, "Pending", sha, f"webhook:{provider}")
     if provider != "generic":  # the generic format has no delivery id
         again = server.http.post(paths[provider], content=body, headers=headers)
@@ -273,7 +273,7 @@ def test_a_generic_call_without_a_body_builds_the_tip_of_the_branch(
     _, paths = hooked
     answer = server.http.post(paths["generic"])
     assert answer.json() == {
-        "result": "built",
+        "result": "queued",
         "detail": "build #2 of the tip of trunk",
         "build": 2,
         "commit_sha": None,
@@ -286,7 +286,7 @@ def test_a_burst_of_pushes_coalesces_into_one_waiting_build_of_the_newest_commit
     repo, paths = hooked
     shas = [commit_files(repo, {"app.py": f"print({n})\n"}, f"c{n}") for n in range(4)]
     results = [post_github(server, paths["github"], github_push(repo, s)).json() for s in shas]
-    assert [r["result"] for r in results] == ["built", "coalesced", "coalesced", "coalesced"]
+    assert [r["result"] for r in results] == ["queued", "coalesced", "coalesced", "coalesced"]
     assert {r["build"] for r in results} == {2}
     assert build_list(admin)[0][:3] == (2, "Pending", shas[-1])
 
@@ -368,7 +368,7 @@ def test_concurrent_pushes_leave_one_waiting_build(
             pool.map(lambda s: post_github(server, paths["github"], github_push(repo, s)), shas)
         )
     assert all(a.status_code == 200 for a in answers)
-    assert sorted(a.json()["result"] for a in answers) == ["built"] + ["coalesced"] * 7
+    assert sorted(a.json()["result"] for a in answers) == ["coalesced"] * 7 + ["queued"]
     listed = build_list(admin)
     assert [(b[0], b[1]) for b in listed] == [(2, "Pending"), (1, "Cancelled")]
     # The waiting build holds the commit of the push that was handled last.

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,6 +53,11 @@ def link():
 def hog():
     held = b"\\x01" * (int(request.args["mb"]) * 2**20)
     return f"survived {len(held)}"
+
+
+@application.post("/echo")
+def echo():
+    return request.get_data()
 
 
 @application.get("/slow")
@@ -152,6 +158,75 @@ def test_kill_9_of_a_replica_the_route_keeps_answering_and_it_comes_back(
     assert second.restarts == 0
     assert_all_gone([victim, *workers])
     assert status.serving.phase == "Ready"
+
+
+class PostLoop:
+    """``clients`` threads POSTing in a loop, each on its own keep-alive connection, until
+    stopped (or ``cap`` requests in all); every answer must echo its own body."""
+
+    def __init__(self, url: str, *, clients: int = 10, cap: int = 5000) -> None:
+        self.url = url
+        self.cap = cap
+        self.answered = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(clients)]
+
+    def _run(self, index: int) -> None:
+        with httpx.Client(timeout=20) as client:
+            turn = 0
+            while not self._stop.is_set() and self.answered + len(self.failures) < self.cap:
+                body = f"client {index} post {turn}".encode()
+                turn += 1
+                try:
+                    response = client.post(self.url, content=body)
+                    if (response.status_code, response.content) == (200, body):
+                        self.answered += 1
+                    else:
+                        self.failures.append(f"{response.status_code} {response.text[:200]}")
+                except httpx.HTTPError as exc:
+                    self.failures.append(repr(exc))
+
+    def __enter__(self) -> PostLoop:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)
+
+    def wait_for(self, count: int, timeout: float = 30) -> None:
+        wait_until(lambda: self.answered >= count, timeout, f"{count} answered POSTs")
+
+
+def test_a_dying_replica_costs_no_post_it_did_not_hold(
+    deployed: tuple[AppRegistry, str],
+) -> None:
+    """SIGTERM to one of two replicas (its pid from the registry) under 10 concurrent POST
+    clients: it finishes what it holds; nothing else may fail, including POSTs that would
+    have gone to its pooled connections."""
+    registry, url = deployed
+    victim, _ = serving_pids(registry)
+    with PostLoop(f"{url}/apps/default/hello/echo") as load:
+        load.wait_for(100)
+        os.kill(victim, signal.SIGTERM)
+
+        def replaced() -> bool:
+            status = registry.status(HELLO)
+            assert status is not None
+            assert status.serving is not None
+            first = status.serving.replicas[0]
+            return first.state is ReplicaState.READY and first.pid not in (None, victim)
+
+        wait_until(replaced, 30, "the stopped replica to come back")
+        load.wait_for(load.answered + 100)
+    assert load.failures == []
+    status = registry.status(HELLO)
+    assert status is not None
+    assert status.serving is not None
+    assert status.serving.replicas[0].restarts == 1
 
 
 def test_path_route_prefix_reaches_flask_as_script_name(deployed: tuple[AppRegistry, str]) -> None:

@@ -90,7 +90,8 @@ def test_host_based_route_and_custom_hostname(routed: tuple[AppRegistry, str]) -
     registry, url = routed
     generated = httpx.get(f"{url}/x", headers={"Host": "hello-default.apps.localhost:1234"})
     assert generated.text.endswith("path /x")
-    registry.set_route(HELLO, RouteOptions(hostname="models.example.com", path="/api"))
+    keep = RouteOptions(hostname="models.example.com", path="/api", path_mode="keep")
+    registry.set_route(HELLO, keep)
     custom = httpx.get(f"{url}/api/predict", headers={"Host": "models.example.com"})
     assert custom.text.endswith("path /api/predict")
     outside = httpx.get(f"{url}/other", headers={"Host": "models.example.com"})
@@ -98,6 +99,10 @@ def test_host_based_route_and_custom_hostname(routed: tuple[AppRegistry, str]) -
     seen = httpx.get(f"{url}/api/headers", headers={"Host": "models.example.com"}).json()
     assert "script_name" not in {k.lower() for k in seen["headers"]}
     assert "x-forwarded-prefix" not in {k.lower() for k in seen["headers"]}
+    registry.set_route(HELLO, RouteOptions(hostname="models.example.com", path="/api"))
+    seen = httpx.get(f"{url}/api/headers", headers={"Host": "models.example.com"}).json()
+    prefixes = {k.lower(): v for k, v in seen["headers"].items()}
+    assert (prefixes["script_name"], prefixes["x-forwarded-prefix"]) == ("/api", "/api")
 
 
 def test_strip_prefix_style(tmp_path: Path) -> None:
@@ -126,7 +131,10 @@ def test_unknown_route_is_404_and_no_replica_is_503(tmp_path: Path) -> None:
             assert waiting.headers["retry-after"] == "1"
             problem = waiting.json()
             assert problem["code"] == "no-ready-replica"
-            assert problem["detail"] == "app default/hello has no ready replica"
+            assert problem["type"] == "urn:wharf:problem:no-ready-replica"
+            assert problem["detail"] == (
+                "app default/hello has no serving revision yet: its first build has not completed"
+            )
             assert problem["title"] == "Service unavailable"
 
 
@@ -173,3 +181,26 @@ def test_head_and_empty_post(routed: tuple[AppRegistry, str]) -> None:
     assert httpx.post(f"{url}/apps/default/hello/echo").content == b"echo:"
     after = httpx.get(f"{url}/apps/default/hello/headers")
     assert json.loads(after.text)["path"] == "/apps/default/hello/headers"
+
+
+def test_replay_buffer_is_bounded_bigger_bodies_are_not_retried(tmp_path: Path) -> None:
+    with open_registry(tmp_path) as registry:
+        result = registry.deploy(HELLO, revision(tmp_path, "1", replicas=2), ready_timeout=20)
+        assert result.succeeded, result.message
+        with serve_proxy(registry, replay_limit=4096) as url, httpx.Client() as client:
+            # Under the limit: the replica hung up without answering, another one answers.
+            small = client.put(
+                f"{url}/apps/default/hello/drop-once?{tmp_path / 'a'}", content=b"x" * 4000
+            )
+            assert (small.status_code, small.text) == (200, "put 4000 bytes")
+            # Over it: streamed without a copy, so not retried: 502, and nothing half-done.
+            big = client.put(
+                f"{url}/apps/default/hello/drop-once?{tmp_path / 'b'}", content=b"x" * 5000
+            )
+            assert big.status_code == 502
+            assert big.json()["code"] == "replica-failed"
+            assert (tmp_path / "b").exists()
+            again = client.put(
+                f"{url}/apps/default/hello/drop-once?{tmp_path / 'b'}", content=b"x" * 5000
+            )
+            assert (again.status_code, again.text) == (200, "put 5000 bytes")

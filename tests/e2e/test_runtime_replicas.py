@@ -40,7 +40,7 @@ from wharf.runtime.limits import (
 )
 from wharf.runtime.registry import AppRegistry, RolloutResult
 from wharf.runtime.replicas import ReplicaSet
-from wharf.runtime.specs import Backoff, ProcessSpec, RevisionSpec
+from wharf.runtime.specs import Backoff, Endpoint, ProcessSpec, RevisionSpec
 from wharf.states import ReplicaState
 
 pytestmark = pytest.mark.e2e
@@ -413,3 +413,24 @@ def test_a_replica_that_cannot_start_says_why_and_keeps_trying(tmp_path: Path) -
     finally:
         replica_set.stop(grace=1)
     assert replica_set.status().phase == "Stopped"
+
+
+def test_the_registry_says_at_once_when_a_replicas_process_ends(tmp_path: Path) -> None:
+    """What the proxy drops its pooled connections on: every exit is reported, with the
+    endpoint it served on, before the replica is started again."""
+    gone: list[Endpoint] = []
+    with open_registry(tmp_path) as registry:
+        registry.on_endpoint_gone(gone.append)
+        result = registry.deploy(HELLO, revision(tmp_path, "1", replicas=2), ready_timeout=20)
+        assert result.succeeded, result.message
+        status = registry.status(HELLO)
+        assert status is not None
+        assert status.serving is not None
+        victim, survivor = status.serving.replicas
+        assert victim.pid is not None
+        assert victim.port is not None
+        os.kill(victim.pid, signal.SIGKILL)
+        wait_until(lambda: bool(gone), 10, "the exit to be reported")
+        assert gone == [Endpoint("127.0.0.1", victim.port)]
+    # Stopping reports the others.
+    assert Endpoint("127.0.0.1", survivor.port or 0) in gone[1:]

@@ -4,6 +4,7 @@ plain cookiecutter renders the same project as ``wharf init``."""
 from __future__ import annotations
 
 import filecmp
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from uv import find_uv_bin
 
-from tests.e2e.serving import execute_notebook, init_project, serve_env, text_outputs
+from tests.e2e.serving import execute_notebook, init_project, serve, serve_env, text_outputs
 from wharf.services.projects import TEMPLATE_DIR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -87,3 +88,16 @@ def _assert_same_files(comparison: filecmp.dircmp[str]) -> None:
     for sub in comparison.subdirs.values():
         assert sub.left_only == sub.right_only == []
         _assert_same_files(sub)
+
+
+def test_the_test_notebook_calls_a_served_app_in_python_and_with_curl(
+    tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JUPYTER_PLATFORM_DIRS", "1")
+    project = init_project(tmp_path / "out", env)
+    with serve(project, env, tmp_path) as served:
+        kernel_env = {**os.environ, "PREDICTION_URL": f"{served.url}/predictions"}
+        notebook = execute_notebook(project / "2_test_flask.ipynb", kernel_env)
+    outputs = text_outputs(notebook)
+    assert "{'prediction': 'not implemented'}" in outputs  # the Python cell
+    assert '{"prediction":"not implemented"}' in outputs  # the curl cell

@@ -81,7 +81,7 @@ def push(
     answer = httpx.post(urls[provider], content=body, headers=headers, timeout=30)
     assert answer.status_code == 200, answer.text
     result = answer.json()
-    assert result["result"] == "built", result
+    assert result["result"] == "queued", result
     assert result["commit_sha"] == sha
     return result
 
@@ -175,4 +175,4 @@ def test_pushes_from_every_git_host_roll_out_with_no_failed_request(tmp_path: Pa
         deliveries = wharf.cli("app", "webhook", "deliveries", "model", "--output", "json")
         rows = json.loads(deliveries.stdout)
         assert [r["provider"] for r in rows[:3]] == ["github", "github", "generic"]
-        assert {r["result"] for r in rows} == {"built"}
+        assert {r["result"] for r in rows} == {"queued"}

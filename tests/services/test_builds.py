@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Server
-from tests.gitrepos import commit_files, make_repo
+from tests.gitrepos import commit_files, git, make_repo
 from wharf.errors import Conflict, Invalid
 from wharf.services import apps, builds, workspaces
 from wharf.states import BuildPhase
@@ -118,7 +118,9 @@ def test_nothing_to_build_says_what_was_looked_for(server: Server, tmp_path: Pat
 
 
 def test_a_missing_context_dir_fails_the_build(server: Server, repo: tuple[Path, str]) -> None:
-    create(server, repo[1], context_dir="service")
+    # Create checks the folder at the branch's tip; a build of a commit checks it again.
+    commit = git(repo[0], "rev-parse", "HEAD")
+    create(server, repo[1], context_dir="service", ref=commit)
     failed = claim_and_run(server)
     assert failed.phase == BuildPhase.FAILED
     assert "context dir 'service' does not exist" in failed.message
@@ -174,7 +176,7 @@ def test_derived_names() -> None:
 
 def test_the_runners_are_held_by_the_platform_and_alive_until_stopped(server: Server) -> None:
     runners = (server.platform.build_runner, server.platform.job_runner)
-    assert all(runner.alive for runner in runners)
+    assert all(runner.alive() for runner in runners)
     for runner in runners:
         runner.stop()
-    assert not any(runner.alive for runner in runners)
+    assert not any(runner.alive() for runner in runners)

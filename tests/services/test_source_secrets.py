@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import pytest
 from tests.conftest import Server
 from tests.gitrepos import git, make_repo
 from tests.gitserver import private_git_server
+from tests.secretsearch import CommandLines, files_under, find_secrets
 from wharf.sdk import Client, ConflictError, InvalidRequestError, NotFoundError
 from wharf.services import builds
 from wharf.states import BuildPhase
@@ -40,31 +40,6 @@ def bare_root(tmp_path: Path) -> Path:
     return root
 
 
-class CommandLines:
-    """Every process's command line, sampled while something runs."""
-
-    def __init__(self) -> None:
-        self.seen: set[str] = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            listing = subprocess.run(
-                ["ps", "-eww", "-o", "args="], capture_output=True, text=True, check=False
-            )
-            self.seen.update(listing.stdout.splitlines())
-            self._stop.wait(0.02)
-
-    def __enter__(self) -> CommandLines:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-
-
 def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
     server: Server, admin: Client, bare_root: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -82,6 +57,11 @@ def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
         assert (created.type, created.fields) == ("basic-auth", ["password", "username"])
         app = admin.apps.create(url, name="model", source_secret="deploy-key")
         assert app.ref == "main"
+        # The test's git server speaks plain http: the password crosses in clear, and Wharf
+        # says so at create and in the build log.
+        assert len(app.warnings) == 1
+        assert "plain http" in app.warnings[0]
+        assert admin.apps.get("model").warnings == []
 
         with server.platform.transaction() as session:
             claimed = builds.claim_next_build(session)
@@ -97,9 +77,10 @@ def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
         assert any(status == 200 for _, _, status in git_server.requests)
 
     assert any("fetch" in line and "model.git" in line for line in lines.seen), "ps saw no git"
-    assert not [line for line in lines.seen if TOKEN in line]
+    assert find_secrets({"git password": TOKEN}, texts={"ps": lines.seen}) == []
     log = builds.build_log_path(server.platform.settings, "default", "model", 1).read_text()
     assert "checked out" in log
+    assert "plain http: the source secret's password is sent unencrypted" in log
     assert TOKEN not in log
     responses = [
         admin.apps.get("model").model_dump_json(),
@@ -110,8 +91,7 @@ def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
     assert not [r for r in responses if TOKEN in r]
     assert TOKEN not in caplog.text
     data_dir = server.platform.settings.data_dir
-    stored = [p for p in data_dir.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
-    assert stored == []
+    assert find_secrets({"git password": TOKEN}, files=files_under(data_dir)) == []
     # git's credentials folder is gone once git is done.
     assert set(Path(tempfile.gettempdir()).glob("wharf-git-*")) == leftovers
 

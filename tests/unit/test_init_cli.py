@@ -83,3 +83,43 @@ def test_flags_are_not_asked_again(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "Project name" not in result.output
     assert "Licence" not in result.output
     assert "Me" in (tmp_path / "x_model" / "LICENSE").read_text()
+
+
+@pytest.mark.parametrize("repo_name", ["My Model!", "bad/name", "..", " spaced", "-dash"])
+def test_a_repo_name_that_is_no_folder_or_package_name_is_refused(
+    tmp_path: Path, repo_name: str
+) -> None:
+    result = runner.invoke(
+        app, ["init", "--no-input", "-o", str(tmp_path), "--repo-name", repo_name]
+    )
+    assert result.exit_code == 1, result.output
+    assert "cannot be the project's folder and package name" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_project_name_that_derives_a_bad_folder_is_refused_with_a_suggestion(
+    tmp_path: Path,
+) -> None:
+    result = runner.invoke(
+        app, ["init", "--no-input", "-o", str(tmp_path), "--project-name", "My Model!"]
+    )
+    assert result.exit_code == 1
+    assert "--repo-name my_model" in result.output
+
+
+def test_an_empty_project_name_is_refused_not_replaced_by_the_default(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["init", "--no-input", "-o", str(tmp_path), "--project-name", ""])
+    assert result.exit_code == 1
+    assert "--project-name is empty" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_it_says_when_the_output_folder_is_created_and_the_readme_says_things_once(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "new" / "place"
+    result = runner.invoke(app, ["init", "--no-input", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert f"created the folder {target}" in result.output
+    readme = (target / "my_model" / "README.md").read_text()
+    assert readme.count("A model served as a web app") == 1

@@ -67,13 +67,27 @@ def test_custom_hostname_and_path(registry: AppRegistry) -> None:
     match = registry.resolve("models.example.com", "/api/predict")
     assert match is not None
     assert match.target is not None
-    assert match.prefix == "", "a route path selects requests; it is not stripped"
+    assert match.prefix == "/api", "the app sees paths below the prefix (strip, the default)"
     outside = registry.resolve("models.example.com", "/other")
     assert outside is not None
     assert outside.target is None
     status = registry.status(HELLO)
     assert status is not None
     assert status.hostnames == ("hello-default.apps.localhost", "models.example.com")
+
+
+def test_path_mode_keep_passes_the_path_whole(registry: AppRegistry) -> None:
+    registry.set_route(HELLO, RouteOptions(path="/api", path_mode="keep"))
+    match = registry.resolve("hello-default.apps.localhost", "/api/predict")
+    assert match is not None
+    assert match.target is not None
+    assert match.prefix == ""
+
+
+@pytest.mark.parametrize("path", ["/../x", "/a/./b", "/a/..", "/."])
+def test_dot_segments_in_a_route_path_are_refused(registry: AppRegistry, path: str) -> None:
+    with pytest.raises(Invalid, match="segment"):
+        registry.set_route(HELLO, RouteOptions(path=path))
 
 
 def test_no_route_hides_the_app_everywhere(registry: AppRegistry) -> None:
@@ -119,8 +133,7 @@ def test_response_heads_are_parsed_with_their_framing() -> None:
     assert (head.status, head.length, head.chunked, head.keep_alive) == (200, 5, False, True)
     assert head.headers == [(b"content-length", b"5"), (b"server", b"x")]
     chunked = parse_response_head(
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n",
-        head_request=False,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", head_request=False
     )
     assert (chunked.length, chunked.chunked) == (None, True)
     until_close = parse_response_head(b"HTTP/1.0 200 OK\r\n\r\n", head_request=False)
@@ -144,6 +157,12 @@ def test_response_heads_are_parsed_with_their_framing() -> None:
         b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 9\r\n\r\n",
+        b"HTTP/1.1 200 OK\nContent-Length: 0\n\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length : 1\r\n\r\n",
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
     ],
 )
 def test_malformed_response_heads_are_refused(raw: bytes) -> None:

@@ -190,3 +190,38 @@ def test_licences_can_be_spelled_many_ways(given: str, expected: str) -> None:
 def test_an_unknown_licence_lists_the_choices() -> None:
     with pytest.raises(Invalid, match="'No license file', 'GNU GPLv3', 'MIT', 'BSD-3-Clause'"):
         resolve_license("Apache-2.0")
+
+
+def test_gunicorn_config_trusts_the_route_and_has_odhs_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = render_project(answers(), tmp_path)
+    for name in ("GUNICORN_PROCESSES", "GUNICORN_TIMEOUT", "FORWARDED_ALLOW_IPS"):
+        monkeypatch.delenv(name, raising=False)
+    config: dict[str, object] = {}
+    exec((project / "gunicorn_config.py").read_text(), config)
+    assert (config["workers"], config["timeout"]) == (2, 120)
+    assert config["forwarded_allow_ips"] == "*"
+    assert config["secure_scheme_headers"] == {
+        "X-FORWARDED-PROTOCOL": "ssl",
+        "X-FORWARDED-PROTO": "https",
+        "X-FORWARDED-SSL": "on",
+    }
+    monkeypatch.setenv("GUNICORN_PROCESSES", "5")
+    exec((project / "gunicorn_config.py").read_text(), config)
+    assert config["workers"] == 5
+
+
+def test_the_test_notebook_needs_only_the_standard_library_and_has_the_curl_cell(
+    tmp_path: Path,
+) -> None:
+    project = render_project(answers(), tmp_path)
+    notebook = nbformat.read(project / "2_test_flask.ipynb", as_version=4)
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    requirements = (project / "requirements.txt").read_text()
+    assert "import requests" not in "\n".join(code) or "requests==" in requirements
+    assert any(
+        source.startswith("!curl -X POST -H \"Content-Type: application/json\" --data "
+                          "'{\"data\": \"hello world\"}'")
+        for source in code
+    )  # fmt: skip

@@ -10,14 +10,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from wharf.api.bodylimit import BodyLimit, route_limits
 from wharf.api.docs_page import install_docs_page
+from wharf.api.middleware import RequestObserver
 from wharf.api.problems import install_problem_handlers
-from wharf.api.routers import ROUTERS, hooks
+from wharf.api.routers import ROUTERS, hooks, metrics
 from wharf.config import Settings
+from wharf.logfiles import LogRotation
+from wharf.metrics import Metrics
 from wharf.runtime.proxy import RouteProxy
 from wharf.runtime.registry import AppRegistry
 from wharf.services.deployments import deploy_build, restore_apps
 from wharf.services.platform import start_platform
+from wharf.services.platform_state import read_platform_state
+from wharf.services.retention import RetentionLoop
 from wharf.version import __version__
 from wharf.workers import BuildRunner, JobRunner
 
@@ -27,10 +33,11 @@ API_PREFIX = "/api/v1"
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    platform = await run_in_threadpool(start_platform, settings)
+    platform = await run_in_threadpool(start_platform, settings, app.state.metrics)
     app.state.platform = platform
     registry: AppRegistry = app.state.registry
     await run_in_threadpool(registry.start)
+    platform.metrics.watch_state(lambda: read_platform_state(platform, registry))
 
     def deploy(build_id: int) -> None:
         deploy_build(platform, registry, build_id)
@@ -44,6 +51,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     job_runner = JobRunner(platform)
     await run_in_threadpool(job_runner.start)
     platform.job_runner = job_runner
+    housekeeping = RetentionLoop(platform)
+    housekeeping.start()
     # Apps come back on their serving builds in the background: the API answers meanwhile.
     threading.Thread(
         target=restore_apps, args=(platform, registry), name="wharf-restore", daemon=True
@@ -51,9 +60,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await run_in_threadpool(housekeeping.stop)
         await run_in_threadpool(job_runner.stop)
         await run_in_threadpool(build_runner.stop)
         await run_in_threadpool(registry.close)
+        platform.metrics.unwatch_state()
         platform.close()
         logging.getLogger("uvicorn.access").removeFilter(redact)
 
@@ -73,12 +84,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # App routes (/apps/{ws}/{app}/..., {app}-{ws}.{apps_domain}) go to replicas; the rest to
     # the API. The registry does nothing until the lifespan starts it.
     app.state.registry = registry = AppRegistry(
-        apps_domain=settings.apps_domain, logs_dir=settings.logs_dir
+        apps_domain=settings.apps_domain,
+        logs_dir=settings.logs_dir,
+        log_rotation=LogRotation.of(settings),
     )
-    app.add_middleware(RouteProxy, registry=registry)
+    # One registry per app: in-process servers (tests) never share a series.
+    app.state.metrics = app_metrics = Metrics()
+    # Inside the proxy: app routes stream to replicas; API and webhook bodies are bounded here.
+    limits = route_limits(settings.max_request_bytes, settings.max_upload_bytes)
+    app.add_middleware(BodyLimit, limit_for=limits)
+    app.add_middleware(
+        RouteProxy,
+        registry=registry,
+        metrics=app_metrics,
+        replay_limit=settings.route_replay_max_bytes,
+        websocket_max_message=settings.route_websocket_max_message_bytes,
+        websocket_idle_timeout=settings.route_websocket_idle_timeout,
+    )
+    # Added last, so outermost: app-route traffic gets a request id and an access line too.
+    app.add_middleware(RequestObserver, metrics=app_metrics)
     install_problem_handlers(app)
     install_docs_page(app, API_PREFIX)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(hooks.router)  # /hooks/...: called by git hosts, outside the API
+    app.include_router(metrics.router)  # /metrics: where Prometheus looks by default
     return app

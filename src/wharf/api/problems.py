@@ -10,8 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from wharf.api.middleware import REQUEST_ID_HEADER, request_id_of
 from wharf.errors import ServiceError
 from wharf.schemas.common import FieldError, Problem
+from wharf.schemas.text import PATTERN_MESSAGES
 
 logger = logging.getLogger("wharf.api")
 
@@ -41,7 +43,10 @@ def problem_response(
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """A problem+json response for ``request``."""
+    """A problem+json response for ``request``, with its request id (body and header)."""
+    request_id = request_id_of(request.scope)
+    if request_id is not None:
+        headers = {**(headers or {}), REQUEST_ID_HEADER: request_id}
     body = Problem(
         type=f"urn:wharf:problem:{code}",
         title=title,
@@ -50,6 +55,7 @@ def problem_response(
         code=code,
         instance=request.url.path,
         errors=errors,
+        request_id=request_id,
     )
     return JSONResponse(
         body.model_dump(exclude_none=True),
@@ -86,6 +92,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     for error in exc.errors():
         field = _location(tuple(error.get("loc", ())))
         message = str(error.get("msg", "is not valid"))
+        if error.get("type") == "string_pattern_mismatch":
+            pattern = error.get("ctx", {}).get("pattern")
+            message = PATTERN_MESSAGES.get(pattern, message)
         if error.get("type") == "json_invalid":
             field, message = (
                 "body",
@@ -117,7 +126,14 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The traceback goes to the server log (it never holds secret values: services keep them
     # encrypted until the moment of use); the caller gets an opaque 500.
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    # Outside the request-id middleware by now (Starlette's error middleware is outermost):
+    # the id comes from the request's state.
+    logger.exception(
+        "unhandled error on %s %s",
+        request.method,
+        request.url.path,
+        extra={"request_id": request_id_of(request.scope)},
+    )
     return problem_response(
         request,
         status=500,

@@ -31,6 +31,7 @@ from wharf.batch.joblog import JobLog
 from wharf.batch.launch import build_worker_env, check_interpreter
 from wharf.batch.settings import LoggingLevel, describe_validation_error
 from wharf.errors import Invalid
+from wharf.logfiles import LogRotation
 
 InputType = Literal["uri_file", "uri_folder", "string", "boolean", "number", "integer"]
 OutputType = Literal["uri_file", "uri_folder"]
@@ -184,6 +185,8 @@ class ComponentJob:
     environment_variables: Mapping[str, str] = field(default_factory=dict)
     logging_level: LoggingLevel = "info"
     model_dir: Path | None = None
+    log_rotation: LogRotation | None = None
+    """When the job log is rotated (never, when None)."""
 
     @property
     def log_path(self) -> Path:
@@ -234,7 +237,7 @@ def run_component(
         tag=job.job_id,
         call=call,
     )
-    log = JobLog(job.log_path)
+    log = JobLog(job.log_path, job.log_rotation)
     log.write(f"calling {job.spec.entry} for job {job.job_id}")
     began = time.monotonic()
     executor = executor_factory(launch, 1, None)

@@ -38,6 +38,7 @@ from wharf.batch.planner import TABULAR_SUFFIXES, MiniBatch, list_input_files, p
 from wharf.batch.settings import BatchSettings
 from wharf.batch.state import BatchState, BatchStateStore, Failure, pending_batches
 from wharf.errors import Invalid
+from wharf.logfiles import LogRotation
 
 POLL_SECONDS = 0.2
 """How often the engine looks at the cancel flag while waiting for workers."""
@@ -60,6 +61,8 @@ class BatchJob:
     job_dir: Path
     output_dir: Path
     model_dir: Path | None = None
+    log_rotation: LogRotation | None = None
+    """When the job log is rotated (never, when None)."""
 
     @property
     def log_path(self) -> Path:
@@ -161,7 +164,7 @@ class _JobRun:
         self.began = time.monotonic()
         self.first_dispatch: float | None = None
         self.first_run: float | None = None
-        self.log = JobLog(job.log_path)
+        self.log = JobLog(job.log_path, job.log_rotation)
         self.counters = _Counters()
         self.running: dict[int, int] = {}  # batch id -> the one attempt whose result is accepted
         self.attempts: dict[int, int] = {}

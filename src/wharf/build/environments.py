@@ -8,6 +8,7 @@ reuse what the first one built.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -139,6 +140,23 @@ def _install(plan: InstallPlan, staging: Path, python: str, log: Log) -> None:
         )
 
 
+LAST_USED_FILE = ".wharf-last-used"
+
+
+def _mark_used(env_dir: Path) -> None:
+    """Note a use, so housekeeping keeps environments that are still wanted."""
+    with contextlib.suppress(OSError):
+        (env_dir / LAST_USED_FILE).touch()
+
+
+def last_used(env_dir: Path) -> float:
+    """When the environment was last asked for (or built), as a Unix time."""
+    for name in (LAST_USED_FILE, METADATA_FILE):
+        with contextlib.suppress(OSError):
+            return (env_dir / name).stat().st_mtime
+    return env_dir.stat().st_mtime
+
+
 def ensure_environment(
     plan: InstallPlan,
     envs_dir: Path,
@@ -158,10 +176,12 @@ def ensure_environment(
     key = environment_key(describe_python(interpreter), plan.fingerprint)
     final = envs_dir / key
     if _is_complete(final):
+        _mark_used(final)
         return Environment(final, key, reused=True, seconds=time.monotonic() - started)
     envs_dir.mkdir(parents=True, exist_ok=True)
     with _lock(envs_dir / ".locks" / f"{key}.lock", log):
         if _is_complete(final):  # another process built it while this one waited
+            _mark_used(final)
             return Environment(final, key, reused=True, seconds=time.monotonic() - started)
         _clear_leftovers(envs_dir, key)
         staging = Path(tempfile.mkdtemp(prefix=f".building-{key}-", dir=envs_dir))

@@ -5,11 +5,18 @@ credentials fails at once with git's own message instead of waiting for a passwo
 Credentials reach git through files that only its child processes read (an askpass program,
 an SSH key file), never through its arguments or environment, so they appear in no process
 list and no log.
+
+What a user gives (a URL, a ref, a commit) never reaches git as an option: URLs are checked
+against the transports Wharf speaks (:func:`check_git_url`), refs and commits against git's
+own rules (:func:`check_git_revision`), ``--`` ends the options of every call, and
+``GIT_ALLOW_PROTOCOL`` limits git itself to the URL's transport (so no ``ext::`` helper and
+no redirect to another transport ever runs).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -18,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from wharf.build.uv import Log
 from wharf.errors import Invalid
@@ -31,6 +39,96 @@ _QUIET_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "LC_ALL": "C",
 }
+_REMOTE_PROTOCOLS = "https:http:ssh"
+_LOCAL_PROTOCOLS = "file"
+# git@host:path (scp-like SSH): a user, a host, then a path that is not an option.
+_SCP_LIKE = re.compile(r"^[A-Za-z0-9._~][A-Za-z0-9._~-]*@[A-Za-z0-9][A-Za-z0-9.-]*:(?!-)\S+$")
+_HEX = re.compile(r"^[0-9a-fA-F]{7,64}$")
+MAX_URL_LENGTH = 2048
+MAX_REF_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class GitUrl:
+    """A git URL that passed :func:`check_git_url`: ``kind`` is ``https``, ``http``, ``ssh``
+    or ``local``."""
+
+    url: str
+    kind: str
+
+    @property
+    def protocols(self) -> str:
+        """What ``GIT_ALLOW_PROTOCOL`` lets git use for this URL."""
+        return _LOCAL_PROTOCOLS if self.kind == "local" else _REMOTE_PROTOCOLS
+
+
+def check_git_url(url: str, *, allow_local: bool) -> GitUrl:
+    """``url`` if git may be pointed at it: ``https://``, ``http://``, ``ssh://``,
+    ``user@host:path``, or (``allow_local``) ``file://`` and absolute paths. Nothing that git
+    could read as an option or as another transport (``ext::``, ``fd::``) passes."""
+
+    def refuse(reason: str) -> Invalid:
+        return Invalid(f"git URL {url[:200]!r} is not accepted: {reason}", field="git")
+
+    if not url or len(url) > MAX_URL_LENGTH:
+        raise refuse(f"give 1-{MAX_URL_LENGTH} characters")
+    if url.startswith("-"):
+        raise refuse("it starts with '-', which git would read as an option")
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+        raise refuse("it holds spaces or control characters")
+    scheme = url.split("://", 1)[0].lower() if "://" in url else None
+    if scheme in ("https", "http", "ssh"):
+        try:
+            parts = urlsplit(url)
+            host, user = parts.hostname, parts.username
+        except ValueError:
+            host, user = None, None
+        # ssh would read "-oProxyCommand=..." as an option, whether in the host or the user.
+        if not host or host.startswith("-") or (user or "").startswith("-"):
+            raise refuse("it has no valid host")
+        return GitUrl(url, scheme)
+    if scheme is None and _SCP_LIKE.fullmatch(url):
+        return GitUrl(url, "ssh")
+    if scheme == "file" or (scheme is None and url.startswith("/")):
+        if not allow_local:
+            raise Invalid(
+                "this server does not build from its own disk (WHARF_ALLOW_LOCAL_GIT is off): "
+                "give an https:// or ssh:// URL of a git host",
+                field="git",
+            )
+        return GitUrl(url, "local")
+    raise refuse("use https://, ssh://, git@host:path (or http://)")
+
+
+def clear_text_warning(url: GitUrl, credentials: GitCredentials | None) -> str | None:
+    """A warning when git would send a password over plain ``http://``, else None."""
+    if url.kind != "http" or credentials is None or credentials.password is None:
+        return None
+    return (
+        f"warning: {url.url} is plain http: the source secret's password is sent unencrypted "
+        "to the git host; use an https:// URL"
+    )
+
+
+def check_git_revision(value: str, *, field: str) -> str:
+    """``value`` if it is a commit SHA (7-64 hex digits) or a ref name git accepts
+    (``git check-ref-format``); Invalid naming ``field`` otherwise."""
+    if _HEX.fullmatch(value):
+        return value
+    problem = None
+    if not value or len(value) > MAX_REF_LENGTH:
+        problem = f"give 1-{MAX_REF_LENGTH} characters"
+    elif value.startswith("-"):
+        problem = "it starts with '-', which git would read as an option"
+    else:
+        result = _run_git(["check-ref-format", "--allow-onelevel", value], protocols="")
+        if result.returncode != 0:
+            problem = "git does not accept it as a ref name"
+    if problem:
+        raise Invalid(
+            f"{field} {value[:100]!r} is not a commit SHA or a ref name: {problem}", field=field
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -117,25 +215,28 @@ def credentials_env(credentials: GitCredentials | None) -> Iterator[dict[str, st
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _git_env(extra: Mapping[str, str] | None) -> dict[str, str]:
+def _git_env(extra: Mapping[str, str] | None, protocols: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(_QUIET_ENV)
     env.update(extra or {})
+    # Set last: the credentials' environment cannot widen what git may speak.
+    env["GIT_ALLOW_PROTOCOL"] = protocols
     return env
 
 
 def _run_git(
     args: list[str],
     *,
+    protocols: str,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = GIT_TIMEOUT,
 ) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
-            ["git", *args],
+            ["git", "-c", "protocol.ext.allow=never", *args],
             cwd=cwd,
-            env=_git_env(env),
+            env=_git_env(env, protocols),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -148,16 +249,24 @@ def _run_git(
 
 
 def _last_line(text: str) -> str:
+    """Git's reason: its first ``fatal:``/``error:`` line, not the generic advice it ends
+    with ("Please make sure you have the correct access rights and the repository exists.")."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")) and "Could not read from remote" not in line:
+            return line.removeprefix("fatal: ").removeprefix("error: ")
     return lines[-1] if lines else "no output"
 
 
-def inspect_remote(url: str, *, env: Mapping[str, str] | None = None) -> RemoteInfo:
+def inspect_remote(url: GitUrl, *, env: Mapping[str, str] | None = None) -> RemoteInfo:
     """Branches, tags and the default branch of ``url``; Invalid when it cannot be read."""
-    result = _run_git(["ls-remote", "--symref", url], env=env, timeout=60)
+    result = _run_git(
+        ["ls-remote", "--symref", "--", url.url], protocols=url.protocols, env=env, timeout=60
+    )
     if result.returncode != 0:
         raise Invalid(
-            f"cannot read the git repository {url}: {_last_line(result.stderr)}", field="git"
+            f"cannot read the git repository {url.url}: {_last_line(result.stderr)}",
+            field="git",
         )
     default = None
     branches, tags = [], []
@@ -181,18 +290,20 @@ def choose_ref(url: str, info: RemoteInfo, ref: str | None) -> str:
                 raise Invalid(f"the git repository {url} has no branches yet: push one first")
             raise Invalid(f"the git repository {url} has no default branch: give --ref")
         return info.default_branch
-    if ref in info.branches or ref in info.tags or _looks_like_commit(ref):
+    check_git_revision(ref, field="ref")
+    if ref in info.branches or ref in info.tags or looks_like_commit(ref):
         return ref
     known = ", ".join(info.branches) or "none"
     raise Invalid(f"ref {ref!r} does not exist in {url} (branches: {known})", field="ref")
 
 
-def _looks_like_commit(ref: str) -> bool:
-    return 7 <= len(ref) <= 64 and all(c in "0123456789abcdef" for c in ref.lower())
+def looks_like_commit(ref: str) -> bool:
+    """A hex SHA (abbreviated or full), as opposed to a branch or tag name."""
+    return _HEX.fullmatch(ref) is not None
 
 
 def fetch_source(
-    url: str,
+    url: GitUrl,
     ref: str,
     destination: Path,
     *,
@@ -204,18 +315,43 @@ def fetch_source(
 
     Returns the full commit SHA. Only that commit's tree is kept (no history beyond it).
     """
+    revision = check_git_revision(commit, field="commit") if commit else None
+    revision = revision or check_git_revision(ref, field="ref")
     destination.mkdir(parents=True, exist_ok=True)
+    here = ["-C", str(destination)]
+    fetch = ["fetch", "--quiet", "--no-recurse-submodules", "--depth", "1"]
     steps = [
-        ["init", "--quiet", str(destination)],
-        ["-C", str(destination), "fetch", "--quiet", "--depth", "1", url, commit or ref],
-        ["-C", str(destination), "checkout", "--quiet", "--detach", "FETCH_HEAD"],
+        ["init", "--quiet", "--", str(destination)],
+        [*here, *fetch, "--", url.url, revision],
+        [*here, "checkout", "--quiet", "--detach", "FETCH_HEAD", "--"],
     ]
     for step in steps:
-        result = _run_git(step, env=env)
+        result = _run_git(step, protocols=url.protocols, env=env)
         if result.returncode != 0:
             target = f"commit {commit}" if commit else f"ref {ref!r}"
-            raise Invalid(f"cannot fetch {target} of {url}: {_last_line(result.stderr)}")
-    sha = _run_git(["-C", str(destination), "rev-parse", "HEAD"]).stdout.strip()
-    subject = _run_git(["-C", str(destination), "log", "-1", "--format=%s"]).stdout.strip()
+            raise Invalid(f"cannot fetch {target} of {url.url}: {_last_line(result.stderr)}")
+    sha = _run_git([*here, "rev-parse", "HEAD"], protocols="").stdout.strip()
+    subject = _run_git([*here, "log", "-1", "--format=%s", "--"], protocols="").stdout.strip()
     log(f"checked out {sha[:12]} ({subject})")
     return sha
+
+
+def list_folders(url: GitUrl, ref: str, *, env: Mapping[str, str] | None = None) -> list[str]:
+    """Every folder in the tree at the tip of ``ref`` of ``url`` (``a``, ``a/b``, ...), read
+    without file contents (a treeless, depth-1 fetch into a scratch repository)."""
+    revision = check_git_revision(ref, field="ref")
+    with tempfile.TemporaryDirectory(prefix="wharf-tree-") as scratch:
+        here = ["-C", scratch]
+        fetch = ["fetch", "--quiet", "--no-recurse-submodules", "--depth", "1"]
+        steps = [
+            (["init", "--quiet", "--bare", "--", scratch], ""),
+            ([*here, *fetch, "--filter=blob:none", "--", url.url, revision], url.protocols),
+            ([*here, "ls-tree", "-r", "-d", "--name-only", "FETCH_HEAD", "--"], ""),
+        ]
+        result = None
+        for step, protocols in steps:
+            result = _run_git(step, protocols=protocols, env=env)
+            if result.returncode != 0:
+                raise Invalid(f"cannot read ref {ref!r} of {url.url}: {_last_line(result.stderr)}")
+        assert result is not None
+        return result.stdout.splitlines()

@@ -64,11 +64,24 @@ def run_uv(args: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: Log) 
     return UvResult(returncode=process.returncode, output=tuple(output))
 
 
+MAX_SUMMARY_LINES = 40
+"""A failure's message keeps this many decisive lines; the build log keeps them all."""
+
+
 def summarise_failure(result: UvResult) -> str:
-    """The resolver's or installer's own message: from its first ``error:`` line on."""
+    """The resolver's or installer's own message: from its first ``error:`` line on, at most
+    ``MAX_SUMMARY_LINES`` of it (a failed source build can print megabytes of compiler
+    output after the lines that say what failed)."""
     lines = [line for line in result.output if line.strip()]
-    for index, line in enumerate(lines):
+    start = next(
         # uv starts its message with "error:" on a pipe and with a cross on a terminal.
-        if line.lstrip().startswith(("error:", "\u00d7")):
-            return "\n".join(lines[index:])
-    return "\n".join(lines[-15:]) or f"uv exited with code {result.returncode}"
+        (i for i, line in enumerate(lines) if line.lstrip().startswith(("error:", "\u00d7"))),
+        None,
+    )
+    if start is None:
+        return "\n".join(lines[-15:]) or f"uv exited with code {result.returncode}"
+    decisive = lines[start : start + MAX_SUMMARY_LINES]
+    left = len(lines) - start - len(decisive)
+    if left > 0:
+        decisive.append(f"... and {left} more lines in the build log")
+    return "\n".join(decisive)

@@ -100,6 +100,12 @@ def print_success(message: str) -> None:
     error_console.print(f"[green]✓[/green] {escape(message)}", highlight=False, soft_wrap=True)
 
 
+def print_warning(message: str) -> None:
+    """One yellow line on stderr: something worth knowing that did not stop the command."""
+    text = escape(message.removeprefix("warning: "))
+    error_console.print(f"[yellow]Warning:[/yellow] {text}", highlight=False, soft_wrap=True)
+
+
 def print_error(message: str) -> None:
     """One plain red line on stderr."""
     error_console.print(f"[red]Error:[/red] {escape(message)}", highlight=False, soft_wrap=True)

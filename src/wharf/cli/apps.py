@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from wharf.cli import app_changes
 from wharf.cli._output import (
     OutputFormat,
     OutputOption,
@@ -14,7 +16,10 @@ from wharf.cli._output import (
     open_client,
     print_error,
     print_success,
+    print_warning,
 )
+from wharf.cli.app_changes import parse_pairs
+from wharf.cli.app_show import show_app
 from wharf.cli.webhooks import webhook_app
 from wharf.sdk import InvalidRequestError
 from wharf.states import AppPhase, BuildPhase
@@ -27,6 +32,9 @@ build_app = typer.Typer(
 )
 app.add_typer(build_app, name="build")
 app.add_typer(webhook_app, name="webhook")
+app.command("update")(app_changes.update)
+app.command("scale")(app_changes.scale)
+app.command("events")(app_changes.events)
 
 
 def _status(app: object, field: str, default: object = "-") -> object:
@@ -56,14 +64,35 @@ BUILD_COLUMNS = [
 ]
 
 
-def parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
-    """``K=V`` flags into a dict."""
+def _parse_secret_pairs(values: list[str] | None) -> dict[str, str]:
+    # parse_pairs would quote the whole flag, value included, in its error message.
     pairs: dict[str, str] = {}
     for value in values or []:
         key, sep, rest = value.partition("=")
         if not sep or not key:
-            raise InvalidRequestError(422, "invalid", f"{what} {value!r} is not KEY=VALUE")
+            raise InvalidRequestError(422, "invalid", "--secret-env takes KEY=VALUE")
         pairs[key] = rest
+    return pairs
+
+
+def read_env_file(path: Path | None) -> dict[str, str]:
+    """``KEY=VALUE`` lines of ``path`` (blank lines and ``#`` comments skipped; the value is
+    everything after the first ``=``, as written)."""
+    if path is None:
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(422, "invalid", f"cannot read {path}: {exc}") from None
+    pairs: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            # The line may hold a secret: name its place, never its content.
+            raise InvalidRequestError(422, "invalid", f"{path}:{number} is not KEY=VALUE")
+        pairs[key.strip()] = value
     return pairs
 
 
@@ -80,14 +109,39 @@ def create(
         list[str] | None, typer.Option("--env", "-e", help="runtime K=V; repeat")
     ] = None,
     build_env: Annotated[list[str] | None, typer.Option(help="build-time K=V; repeat")] = None,
+    secret_env: Annotated[
+        list[str] | None,
+        typer.Option(help="runtime K=V kept secret (replicas only, never shown); repeat"),
+    ] = None,
+    secret_env_file: Annotated[
+        Path | None, typer.Option(help="a file of secret K=V lines (# comments allowed)")
+    ] = None,
     replicas: Annotated[int, typer.Option(help="replica processes")] = 1,
     cpu: Annotated[str | None, typer.Option(help="CPU limit per replica: 500m, 1")] = None,
     memory: Annotated[str | None, typer.Option(help="memory limit per replica: 512Mi")] = None,
     label: Annotated[list[str] | None, typer.Option("--label", "-l", help="K=V; repeat")] = None,
     hostname: Annotated[str | None, typer.Option(help="a custom host name for the route")] = None,
-    path: Annotated[str | None, typer.Option(help="a path prefix on the custom host")] = None,
+    path: Annotated[str | None, typer.Option(help="a path prefix on the app's hosts")] = None,
+    path_mode: Annotated[
+        str | None,
+        typer.Option(help="strip [default]: the app sees / under the prefix; keep: whole paths"),
+    ] = None,
+    target_port: Annotated[
+        int | None, typer.Option(help="the port the app listens on (Wharf assigns it as PORT)")
+    ] = None,
+    tls: Annotated[
+        str | None, typer.Option(help="edge: TLS ends at Wharf (the server must serve https)")
+    ] = None,
+    insecure_policy: Annotated[
+        str | None, typer.Option(help="with --tls: Redirect, Allow or None [None]")
+    ] = None,
     no_route: Annotated[bool, typer.Option("--no-route", help="do not expose the app")] = False,
-    wait: Annotated[bool, typer.Option("--wait", help="follow Build #1 until it ends")] = False,
+    group: Annotated[
+        str | None, typer.Option(help="the application group (system) it belongs to")
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="follow Build #1 until its revision serves")
+    ] = False,
     workspace: WorkspaceOption = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
@@ -99,11 +153,21 @@ def create(
         "source_secret": source_secret,
         "env": parse_pairs(env, "--env"),
         "build_env": parse_pairs(build_env, "--build-env"),
+        "secret_env": {**read_env_file(secret_env_file), **_parse_secret_pairs(secret_env)},
         "replicas": replicas,
         "cpu": cpu,
         "memory": memory,
         "labels": parse_pairs(label, "--label"),
-        "route": {"enabled": not no_route, "hostname": hostname, "path": path},
+        "group": group,
+        "route": {
+            "enabled": not no_route,
+            "hostname": hostname,
+            "path": path,
+            "path_mode": path_mode,
+            "target_port": target_port,
+            "tls": tls,
+            "insecure_policy": insecure_policy,
+        },
     }
     with open_client(workspace) as client:
         created = client.apps.create(git, **fields)
@@ -113,6 +177,8 @@ def create(
         print_success(
             f"app {created.name} created from {created.git} ({created.ref}); Build #1 started"
         )
+        for warning in created.warnings:
+            print_warning(warning)
         if wait:
             _follow(client, created.name, 1, output)
 
@@ -122,30 +188,61 @@ def _follow(client: object, app_name: str, number: int, output: OutputFormat) ->
 
     assert isinstance(client, Client)
     if output is OutputFormat.table:
+        failing = False
         for line in client.builds.logs(app_name, number, follow=True):
-            typer.echo(line)
+            # From the installer's error on, the log can run to megabytes (a failed source
+            # build's compiler output); its decisive lines are the build's message, below.
+            failing = failing or line.lstrip().startswith(("error:", "\u00d7"))
+            if not failing:
+                typer.echo(line)
     build = client.builds.wait(app_name, number)
+    if build.phase == "Complete":
+        # Waiting means serving: until the new revision takes traffic, or never does.
+        if output is OutputFormat.table:
+            typer.echo(f"Waiting for build #{number}'s revision to serve...")
+        build = client.builds.wait(app_name, number, serving=True)
     if output is OutputFormat.json:
         emit(build, output, BUILD_COLUMNS)
     if build.phase is not BuildPhase.COMPLETE:
         print_error(f"Build #{number} {build.phase}: {build.message}")
+        if output is OutputFormat.table:
+            typer.echo(f"The full log: wharf app build logs {app_name} {number}", err=True)
         raise typer.Exit(1)
+    if build.rollout != "Succeeded":
+        print_error(build.message)
+        raise typer.Exit(1)
+    if output is OutputFormat.table:
+        urls = client.apps.get(app_name).route.urls
+        print_success(f"Build #{number} serves" + (f" at {urls[0]}" if urls else ""))
 
 
 @app.command("list")
-def list_(workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.table) -> None:
+def list_(
+    group: Annotated[str | None, typer.Option(help="only apps of this application group")] = None,
+    selector: Annotated[
+        str | None,
+        typer.Option("--selector", "-l", help="labels to match: team=risk,tier!=web,canary"),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    output: OutputOption = OutputFormat.table,
+) -> None:
     """List apps with their latest build, serving revision and URL."""
     with open_client(workspace) as client:
-        emit(client.apps.list(), output, APP_COLUMNS)
+        emit(client.apps.list(group=group, label_selector=selector), output, APP_COLUMNS)
 
 
 @app.command("show")
 def show(
     name: str, workspace: WorkspaceOption = None, output: OutputOption = OutputFormat.table
 ) -> None:
-    """Show an app in full."""
+    """Show an app in full: source, revision, replicas with their last exit, env names, limits
+    and how they are enforced, labels, group, route URLs and recent events."""
     with open_client(workspace) as client:
-        emit(client.apps.get(name), output, APP_COLUMNS)
+        found = client.apps.get(name)
+        if output is OutputFormat.json:
+            emit(found, output, APP_COLUMNS)
+            return
+        show_app(found, client.apps.events(name, limit=8))
 
 
 @app.command("delete")
@@ -191,7 +288,9 @@ def rollback(
 def start(
     app_name: Annotated[str, typer.Argument(metavar="APP")],
     commit: Annotated[str | None, typer.Option(help="build exactly this commit")] = None,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="stream the log")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="stream the log; wait until it serves")
+    ] = False,
     workspace: WorkspaceOption = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:

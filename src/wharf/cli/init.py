@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from wharf.cli._output import console, print_success
+from wharf.errors import Invalid
 from wharf.services.projects import (
     LICENSES,
     ProjectAnswers,
@@ -62,7 +63,10 @@ def init(
     ask = not no_input and _is_interactive()
     if ask and project_name is None:
         project_name = typer.prompt("Project name", default=defaults.project_name)
-    project_name = project_name or defaults.project_name
+    if project_name is None:
+        project_name = defaults.project_name
+    elif not project_name.strip():  # given but empty: a mistake, not a wish for the default
+        raise Invalid("--project-name is empty: give the project a name, e.g. 'Churn Model'")
     if ask and repo_name is None:
         repo_name = typer.prompt("Folder name", default=derive_repo_name(project_name))
     if ask and author_name is None:
@@ -82,7 +86,10 @@ def init(
         description=description if description is not None else defaults.description,
         open_source_license=chosen_license,
     )
+    missing = not output_dir.exists()
     project = render_project(answers, output_dir, overwrite=overwrite)
+    if missing:
+        print_success(f"created the folder {output_dir} (it did not exist)")
     print_success(f"created {project}")
     console.print(
         "Next: write predict() in prediction.py, open 0_start_here.ipynb, then\n"

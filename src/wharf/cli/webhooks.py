@@ -111,6 +111,6 @@ def deliveries(
     workspace: WorkspaceOption = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
-    """List APP's latest webhook calls and what each did (built, skipped, rejected...)."""
+    """List APP's latest webhook calls and what each did (queued, skipped, rejected...)."""
     with open_client(workspace) as client:
         emit(client.apps.webhook_deliveries(app_name, limit=limit), output, DELIVERY_COLUMNS)

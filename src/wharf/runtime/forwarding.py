@@ -37,6 +37,7 @@ _REQUEST_DROP = _HOP_BY_HOP | {
 # The ASGI server adds its own Date and Server; two of each would be invalid.
 _RESPONSE_DROP = _HOP_BY_HOP | {b"date", b"server"}
 _WATCH_DISCONNECT_OVER = 256 * 1024
+_SCHEMES = {"http": b"http", "https": b"https", "ws": b"http", "wss": b"https"}
 
 
 class ClientGone(Exception):
@@ -84,37 +85,39 @@ def read_body_mode(scope: Scope) -> bytes | None:
     return mode
 
 
-def build_request_head(
-    scope: Scope, match: RouteMatch, prefix_style: str, body_mode: bytes | None
-) -> bytes:
-    """The request line and headers for the replica: the client's end-to-end headers, the
-    ``X-Forwarded-*`` set, the prefix for path routes, and framing for the body we will send."""
+def request_target(scope: Scope, match: RouteMatch, prefix_style: str) -> bytes:
+    """The path and query the replica sees (the prefix removed for ``strip`` revisions)."""
     raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
     prefix = match.prefix.encode()
     if prefix and prefix_style == "strip":
         raw_path = raw_path[len(prefix) :] or b"/"
     query = scope.get("query_string")
-    target = raw_path + b"?" + query if query else raw_path
-    lines = [b"%s %s HTTP/1.1" % (scope["method"].encode(), target)]
+    return raw_path + b"?" + query if query else raw_path
+
+
+def forwarded_headers(
+    scope: Scope, match: RouteMatch, prefix_style: str
+) -> list[tuple[bytes, bytes]]:
+    """The client's end-to-end headers, the ``X-Forwarded-*`` set and the prefix for path
+    routes; no framing (``Content-Length``, ``Transfer-Encoding``): the sender adds its own."""
+    headers: list[tuple[bytes, bytes]] = []
     forwarded_for: list[bytes] = []
-    host = content_length = connection = b""
+    host = connection = b""
     for name, value in scope["headers"]:
         if name in _REQUEST_DROP:
-            if name == b"content-length":
-                content_length = value.strip()
-            elif name == b"connection":
+            if name == b"connection":
                 connection = value
         elif name == b"x-forwarded-for":
             forwarded_for.append(value)
         else:
             if name == b"host":
                 host = value
-            lines.append(name + b": " + value)
+            headers.append((name, value))
     if connection:  # headers the client named in Connection are for us alone
         named = {token.strip().lower() for token in connection.split(b",")}
-        lines = [lines[0], *(line for line in lines[1:] if line.split(b":", 1)[0] not in named)]
+        headers = [(name, value) for name, value in headers if name not in named]
     if not host:
-        lines.append(b"host: localhost")
+        headers.append((b"host", b"localhost"))
     client = scope.get("client")
     peer = (client[0] if client else "").encode()
     chain = b", ".join(forwarded_for)
@@ -124,16 +127,34 @@ def build_request_head(
         chain = peer
     elif chain.rsplit(b",", 1)[-1].strip() != peer:
         chain += b", " + peer
-    lines.append(b"x-forwarded-for: " + chain)
-    lines.append(b"x-forwarded-proto: " + scope.get("scheme", "http").encode())
+    headers.append((b"x-forwarded-for", chain))
+    scheme = _SCHEMES.get(scope.get("scheme", "http"), b"http")
+    headers.append((b"x-forwarded-proto", scheme))
     if host:
-        lines.append(b"x-forwarded-host: " + host)
+        headers.append((b"x-forwarded-host", host))
+    prefix = match.prefix.encode()
     if prefix:
-        lines.append(b"x-forwarded-prefix: " + prefix)
+        headers.append((b"x-forwarded-prefix", prefix))
         if prefix_style == "script-name":
-            lines.append(b"SCRIPT_NAME: " + prefix)
+            headers.append((b"SCRIPT_NAME", prefix))
+    return headers
+
+
+def build_request_head(
+    scope: Scope, match: RouteMatch, prefix_style: str, body_mode: bytes | None
+) -> bytes:
+    """The request line and headers for the replica: ``forwarded_headers`` and framing for
+    the body we will send."""
+    target = request_target(scope, match, prefix_style)
+    lines = [b"%s %s HTTP/1.1" % (scope["method"].encode(), target)]
+    lines.extend(
+        name + b": " + value for name, value in forwarded_headers(scope, match, prefix_style)
+    )
     if body_mode == b"length":
-        lines.append(b"content-length: " + content_length)
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                lines.append(b"content-length: " + value.strip())
+                break
     elif body_mode == b"chunked":
         lines.append(b"transfer-encoding: chunked")
     return b"\r\n".join(lines) + b"\r\n\r\n"

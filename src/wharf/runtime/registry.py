@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wharf.errors import Conflict, Invalid
+from wharf.logfiles import LogRotation
 from wharf.runtime.limits import LimitSupport, detect_limit_support, prepare_limit_support
 from wharf.runtime.replicas import ReplicaSet, ReplicaSetStatus
 from wharf.runtime.routes import (
@@ -28,7 +29,7 @@ from wharf.runtime.routes import (
     normalise_route,
     strip_port,
 )
-from wharf.runtime.specs import RevisionSpec
+from wharf.runtime.specs import Endpoint, RevisionSpec
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -78,14 +79,17 @@ class AppRegistry:
         apps_domain: str,
         logs_dir: Path,
         limit_support: LimitSupport | None = None,
+        log_rotation: LogRotation | None = None,
     ) -> None:
         self.apps_domain = apps_domain.strip(".").lower()
         self._logs_dir = logs_dir
+        self._log_rotation = log_rotation
         self._support = limit_support
         self._lock = threading.Lock()
         self._apps: dict[AppKey, _App] = {}
         self._hosts: dict[str, AppKey] = {}
         self._closed = False
+        self._gone_listeners: tuple[Callable[[Endpoint], None], ...] = ()
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -101,6 +105,16 @@ class AppRegistry:
     @property
     def limit_support(self) -> LimitSupport:
         return self.start()
+
+    def on_endpoint_gone(self, listener: Callable[[Endpoint], None]) -> None:
+        """Call ``listener(endpoint)`` whenever a replica's process ends (from the replica's
+        supervising thread, at once): the proxy drops its pooled connections to it."""
+        with self._lock:
+            self._gone_listeners = (*self._gone_listeners, listener)
+
+    def _endpoint_gone(self, endpoint: Endpoint) -> None:
+        for listener in self._gone_listeners:
+            listener(endpoint)
 
     # -- routes ----------------------------------------------------------------------------
 
@@ -146,7 +160,9 @@ class AppRegistry:
             app = self._apps.get(key)
             if app is None or app.route is None or not is_under(path, app.route.path):
                 return RouteMatch(f"{hostname}{path}", None, "")
-            return RouteMatch(str(key), app.target, "")
+            strip = app.route.path != "/" and app.route.path_mode == "strip"
+            prefix = app.route.path if strip else ""
+            return RouteMatch(str(key), app.target, prefix, app.route.insecure_policy)
         if hostname.endswith("." + self.apps_domain):
             return RouteMatch(hostname, None, "")
         if path == PATH_ROUTE_ROOT or path.startswith(PATH_ROUTE_ROOT + "/"):
@@ -158,7 +174,7 @@ class AppRegistry:
             prefix = f"{PATH_ROUTE_ROOT}/{key.workspace}/{key.app}"
             if app is None or app.route is None:
                 return RouteMatch(str(key), None, prefix)
-            return RouteMatch(str(key), app.target, prefix)
+            return RouteMatch(str(key), app.target, prefix, app.route.insecure_policy)
         return None
 
     # -- revisions -------------------------------------------------------------------------
@@ -198,6 +214,8 @@ class AppRegistry:
                 spec=spec,
                 support=support,
                 logs_dir=logs,
+                on_exit=self._endpoint_gone,
+                log_rotation=self._log_rotation,
             )
             with self._lock:
                 if self._closed:
@@ -252,6 +270,37 @@ class AppRegistry:
                 app.rolling_out = app.draining = None
                 app.last_rollout = result
             return result
+
+    def scale(
+        self,
+        key: AppKey,
+        replicas: int,
+        *,
+        ready_timeout: float = 120.0,
+        stop_grace: float = 10.0,
+    ) -> tuple[bool, str] | None:
+        """Change the serving revision's replica count in place, without a rollout: new
+        replicas join once ready, removed ones drain. Waits (up to ``ready_timeout``) for the
+        added ones; returns whether all are ready and a sentence on what happened, or None
+        when nothing serves (the next rollout starts with the stored count)."""
+        if replicas < 0:
+            raise Invalid(f"replicas must be 0 or more, not {replicas}")
+        app = self._apps.get(key)
+        if app is None:
+            return None
+        with app.rollout_lock:  # never while a rollout swaps the serving set
+            current = app.target.current
+            if current is None:
+                return None
+            before = len(current.replicas)
+            current.scale(replicas, stop_grace)
+            if replicas > before and not current.wait_ready(ready_timeout, crash_limit=3):
+                status = current.status()
+                return False, (
+                    f"scaled {current.revision} from {before} to {replicas} replicas; "
+                    f"{status.ready} ready: {status.message or 'still starting'}"
+                )
+            return True, f"{current.revision} runs {replicas} replicas (was {before})"
 
     def stop_app(
         self, key: AppKey, *, drain_timeout: float = 10.0, stop_grace: float = 10.0

@@ -14,6 +14,7 @@ import contextlib
 import http.client
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from wharf.logfiles import LogRotation, rotate_if_large
 from wharf.runtime import procfs
 from wharf.runtime.confinement import Confinement
 from wharf.runtime.launcher import build_launch_argv
@@ -30,11 +32,11 @@ from wharf.runtime.limits import EnforcedLimits, LimitSupport, ResourceLimits
 from wharf.runtime.specs import Backoff, CommandFactory, Endpoint, Launchable
 from wharf.states import ReplicaState as ReplicaState  # also named here, beside ReplicaStatus
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("wharf.replicas")
 
 LOOPBACK = "127.0.0.1"
 _TICK = 0.05
-_LOG_TAIL_BYTES = 4096
+_LOG_TAIL_BYTES = 16384
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,11 @@ class Replica:
         probe_path: str = "/",
         probe_timeout: float = 1.0,
         on_change: Callable[[], None] = lambda: None,
+        on_exit: Callable[[Endpoint], None] = lambda endpoint: None,
+        log_rotation: LogRotation | None = None,
     ) -> None:
         self.index = index
+        self._log_rotation = log_rotation
         self.name = name
         self.log_path = log_path
         self._command = command
@@ -122,6 +127,7 @@ class Replica:
         self._probe_path = probe_path
         self._probe_timeout = probe_timeout
         self._on_change = on_change
+        self._on_exit = on_exit
         self._lock = threading.Lock()
         self._stop_requested = threading.Event()
         self._stop_deadline = 0.0
@@ -220,6 +226,7 @@ class Replica:
             ended = self._watch(run)
         finally:
             self._set_state(self._state, ready=False)  # no traffic while it is cleaned up
+            self._report_exit(run.endpoint)
             self._clean_up(run)
             with self._lock:
                 self._run = None
@@ -293,7 +300,17 @@ class Replica:
                 return ExitRecord("OOMKilled", breach, None, "SIGKILL", time.time())
             if not self._ready and probe_http(run.endpoint, self._probe_path, self._probe_timeout):
                 self._set_state(ReplicaState.READY, ready=True)
+                logger.info("replica %s is ready on port %d", self.name, run.endpoint.port)
+            # The process appends through its own descriptor: copy-truncate keeps it writing.
+            if rotate_if_large(self.log_path, self._log_rotation):
+                run.log_offset = 0
             self._stop_requested.wait(_TICK if not self._ready else 2 * _TICK)
+
+    def _report_exit(self, endpoint: Endpoint) -> None:
+        try:
+            self._on_exit(endpoint)
+        except Exception:  # a listener's bug must not leave the process unsupervised
+            logger.exception("reporting the end of replica %s failed", self.name)
 
     def _terminate(self, run: _Run) -> None:
         with self._lock:
@@ -344,7 +361,8 @@ class Replica:
         try:
             with self.log_path.open("rb") as log:
                 size = log.seek(0, os.SEEK_END)
-                log.seek(max(run.log_offset, size - _LOG_TAIL_BYTES))
+                start = run.log_offset if run.log_offset <= size else 0  # rotated meanwhile
+                log.seek(max(start, size - _LOG_TAIL_BYTES))
                 return log.read().decode(errors="replace")
         except OSError:
             return ""
@@ -358,8 +376,26 @@ def _has_exited(pid: int) -> bool:
         return True
 
 
+_EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt))(?::.*)?$")
+_WHERE = re.compile(r'^File "([^"]+)", line (\d+)')
+
+
 def _last_line(text: str) -> str:
+    """Why the process ended, from its output: the app's own exception (the SyntaxError in
+    ``prediction.py``) rather than what its server said about it afterwards (gunicorn's
+    ``Worker failed to boot``); else the last line."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
+    where = None
+    found = None
+    for line in lines:
+        place = _WHERE.match(line)
+        if place:
+            where = f"{os.path.basename(place.group(1))}, line {place.group(2)}"
+        match = _EXCEPTION.match(line)
+        if match and not match.group(1).startswith("gunicorn."):
+            found = f"{line} ({where})" if where else line
+    if found is not None:
+        return found[:300]
     return lines[-1][:200] if lines else ""
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from wharf.logfiles import LogRotation
 from wharf.runtime.limits import EnforcedLimits, LimitSupport
 from wharf.runtime.replica import Replica, ReplicaStatus
 from wharf.runtime.specs import Endpoint, RevisionSpec, as_command_factory
@@ -34,7 +36,14 @@ class ReplicaSet:
     """The replicas of one revision, and the traffic bookkeeping a rolling switch needs."""
 
     def __init__(
-        self, *, name: str, spec: RevisionSpec, support: LimitSupport, logs_dir: Path
+        self,
+        *,
+        name: str,
+        spec: RevisionSpec,
+        support: LimitSupport,
+        logs_dir: Path,
+        on_exit: Callable[[Endpoint], None] = lambda endpoint: None,
+        log_rotation: LogRotation | None = None,
     ) -> None:
         self.name = name
         self.spec = spec
@@ -43,21 +52,28 @@ class ReplicaSet:
         self._turn = itertools.count()
         self._in_flight = 0
         self._stopping = False
-        command = as_command_factory(spec.command)
-        self.replicas = [
-            Replica(
-                index=index,
-                name=f"{name}-{index}",
-                command=command,
-                limits=spec.limits,
-                support=support,
-                log_path=logs_dir / f"replica-{index}.log",
-                backoff=spec.backoff,
-                probe_path=spec.probe_path,
-                on_change=self._refresh,
-            )
-            for index in range(spec.replicas)
-        ]
+        self._support = support
+        self._logs_dir = logs_dir
+        self._command = as_command_factory(spec.command)
+        self._on_exit = on_exit
+        self._log_rotation = log_rotation
+        # Replaced whole, never mutated: replica threads iterate it without a lock.
+        self.replicas = [self._new_replica(index) for index in range(spec.replicas)]
+
+    def _new_replica(self, index: int) -> Replica:
+        return Replica(
+            index=index,
+            name=f"{self.name}-{index}",
+            command=self._command,
+            limits=self.spec.limits,
+            support=self._support,
+            log_path=self._logs_dir / f"replica-{index}.log",
+            backoff=self.spec.backoff,
+            probe_path=self.spec.probe_path,
+            on_change=self._refresh,
+            on_exit=self._on_exit,
+            log_rotation=self._log_rotation,
+        )
 
     @property
     def revision(self) -> str:
@@ -132,6 +148,27 @@ class ReplicaSet:
             if exited >= limit:
                 return True
         return False
+
+    def scale(self, replicas: int, grace: float) -> None:
+        """Add replicas (they take traffic once they answer) or stop the newest ones (they
+        leave the round-robin first, then finish their requests); the others run on
+        untouched."""
+        current = self.replicas
+        self.spec = replace(self.spec, replicas=replicas)
+        if replicas >= len(current):
+            added = [self._new_replica(index) for index in range(len(current), replicas)]
+            self.replicas = current + added
+            for replica in added:
+                replica.start()
+            return
+        kept, removed = current[:replicas], current[replicas:]
+        self.replicas = kept
+        self._refresh()  # no new request picks a replica being removed
+        for replica in removed:
+            replica.request_stop(grace)
+        deadline = time.monotonic() + grace + 15
+        for replica in removed:
+            replica.join(max(0.0, deadline - time.monotonic()))
 
     @property
     def stopping(self) -> bool:

@@ -6,6 +6,7 @@ import ipaddress
 import re
 import threading
 from dataclasses import dataclass, field
+from typing import Literal
 
 from wharf.errors import Invalid
 from wharf.runtime.replicas import ReplicaSet
@@ -25,16 +26,27 @@ class AppKey:
         return f"{self.workspace}/{self.app}"
 
 
+PathMode = Literal["strip", "keep"]
+InsecurePolicy = Literal["Redirect", "Allow", "None"]
+INSECURE_POLICIES: tuple[InsecurePolicy, ...] = ("Redirect", "Allow", "None")
+PATH_MODES: tuple[PathMode, ...] = ("strip", "keep")
+
+
 @dataclass(frozen=True)
 class RouteOptions:
     """An app's host-based route. The path route ``/apps/{ws}/{app}/`` always exists too.
 
-    As on OpenShift, ``path`` only selects which requests on the app's hostnames reach the app;
-    it is not removed from what the app sees."""
+    ``path`` selects which requests on the app's hostnames reach the app. With ``path_mode``
+    ``strip`` (the default) the app sees them as if mounted at ``/`` (the prefix is passed as
+    ``SCRIPT_NAME`` / ``X-Forwarded-Prefix`` so its own links work); ``keep`` passes the path
+    whole, as OpenShift routes do, for apps that serve under the prefix themselves."""
 
     hostname: str | None = None
     """A custom hostname, served in addition to ``{app}-{ws}.{apps_domain}``."""
     path: str = "/"
+    path_mode: PathMode = "strip"
+    insecure_policy: InsecurePolicy | None = None
+    """With TLS (edge) on the route: what plain-http requests get. None: no TLS asked."""
 
 
 @dataclass
@@ -63,6 +75,8 @@ class RouteMatch:
     target: AppTarget | None
     prefix: str
     """The path prefix the app is mounted under (``""`` for host-based routes)."""
+    insecure_policy: InsecurePolicy | None = None
+    """The app's TLS route policy for plain-http requests (None: the app asked for no TLS)."""
 
 
 def strip_port(host: str) -> str:
@@ -89,6 +103,13 @@ def normalise_route(route: RouteOptions) -> RouteOptions:
     path = route.path.strip() or "/"
     if not path.startswith("/") or "//" in path or any(c in path for c in "?#% "):
         raise Invalid(f"route path {route.path!r} must be a plain path starting with '/'")
+    if any(segment in (".", "..") for segment in path.split("/")):
+        raise Invalid(f"route path {route.path!r} has a '.' or '..' segment: give the plain path")
     if path != "/":
         path = path.rstrip("/")
-    return RouteOptions(hostname=hostname, path=path)
+    return RouteOptions(
+        hostname=hostname,
+        path=path,
+        path_mode=route.path_mode,
+        insecure_policy=route.insecure_policy,
+    )

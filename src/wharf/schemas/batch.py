@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from wharf.schemas.common import RequestModel, ResponseModel
+from wharf.schemas.text import Description, Name, Tags
 from wharf.states import JobStatus
 
 DeploymentType = Literal["model", "component"]
@@ -26,14 +27,14 @@ Scalar = str | bool | int | float
 
 
 class BatchEndpointCreate(RequestModel):
-    name: str = Field(description="3-32 letters, digits and dashes, a letter first")
-    description: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
+    name: Name = Field(description="3-32 letters, digits and dashes, a letter first")
+    description: Description = ""
+    tags: Tags = Field(default_factory=dict)
 
 
 class BatchEndpointUpdate(RequestModel):
-    description: str | None = None
-    tags: dict[str, str] | None = None
+    description: Description | None = None
+    tags: Tags | None = None
     default_deployment: str | None = Field(
         default=None, description="make this deployment of the endpoint its default"
     )
@@ -76,7 +77,7 @@ class EnvironmentSpec(RequestModel):
     name: str | None = Field(default=None, description="accepted for Azure YAML; not used")
     version: str | None = Field(default=None, description="accepted for Azure YAML; not used")
     image: str | None = Field(default=None, description="accepted for Azure YAML; not used")
-    description: str | None = None
+    description: Description | None = None
 
 
 class Resources(RequestModel):
@@ -87,21 +88,21 @@ class ComponentInputSpec(RequestModel):
     type: ComponentInputType
     optional: bool = False
     default: Any = None
-    description: str | None = None
+    description: Description | None = None
 
 
 class ComponentOutputSpec(RequestModel):
     type: DataType = "uri_folder"
-    description: str | None = None
+    description: Description | None = None
 
 
 class ComponentBody(RequestModel):
     """An inline component (Azure's component YAML, with ``entry`` instead of ``command``)."""
 
-    name: str | None = None
-    version: str | None = None
-    display_name: str | None = None
-    description: str | None = None
+    name: Name | None = None
+    version: Name | None = None
+    display_name: Name | None = None
+    description: Description | None = None
     type: str | None = Field(default=None, description="accepted for Azure YAML; not used")
     code: str | None = None
     entry: str | None = None
@@ -113,11 +114,11 @@ class ComponentBody(RequestModel):
 class BatchDeploymentCreate(RequestModel):
     """Create (POST) or replace (PUT) a deployment."""
 
-    name: str = Field(description="1-32 letters, digits and dashes, a letter first")
-    endpoint_name: str | None = Field(default=None, description="must match the path if given")
+    name: Name = Field(description="1-32 letters, digits and dashes, a letter first")
+    endpoint_name: Name | None = Field(default=None, description="must match the path if given")
     type: DeploymentType = "model"
-    description: str = ""
-    tags: dict[str, str] = Field(default_factory=dict)
+    description: Description = ""
+    tags: Tags = Field(default_factory=dict)
     code_configuration: CodeConfiguration | None = None
     model: str | None = Field(
         default=None,
@@ -252,8 +253,8 @@ class JobInvoke(RequestModel):
     outputs: dict[str, JobOutput | str] = Field(
         default_factory=dict, description="a plain string is a path"
     )
-    experiment_name: str | None = Field(default=None, description="default: the endpoint name")
-    job_name: str | None = Field(default=None, description="unique in the workspace")
+    experiment_name: Name | None = Field(default=None, description="default: the endpoint name")
+    job_name: Name | None = Field(default=None, description="unique in the workspace")
     params_override: dict[str, Any] | list[dict[str, Any]] = Field(
         default_factory=dict,
         description="settings for this job: mini_batch_size, instance_count, error_threshold, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -37,11 +37,23 @@ class Problem(ResponseModel):
     instance: str | None = None
     errors: list[FieldError] | None = None
     extra: dict[str, Any] | None = None
+    request_id: str | None = None
+    """The request's id (its ``X-Request-ID``): quote it to find the server's log lines."""
+
+
+class HealthCheck(ResponseModel):
+    """One check of the deep health report."""
+
+    status: Literal["ok", "failed"]
+    detail: str
 
 
 class Health(ResponseModel):
-    """Whether the server and its store answer."""
+    """Whether the server and its store answer; with ``deep``, every check by name."""
 
-    status: str
+    status: Literal["ok", "unavailable"]
     version: str
     database: str
+    checks: dict[str, HealthCheck] | None = None
+    """Only in the deep report (``?deep=true``, ``/ready``): ``database``, ``build-runner``,
+    ``job-runner``, ``disk``..., each ``ok`` or ``failed`` with a line that says why."""

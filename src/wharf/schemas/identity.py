@@ -7,11 +7,12 @@ from datetime import datetime
 from pydantic import Field
 
 from wharf.schemas.common import RequestModel, ResponseModel
+from wharf.schemas.text import Description, Name
 
 
 class UserCreate(RequestModel):
-    name: str = Field(description="1-63 lower-case letters, digits, '.', '-' or '_'")
-    email: str | None = None
+    name: Name = Field(description="1-63 lower-case letters, digits, '.', '-' or '_'")
+    email: Name | None = None
     is_admin: bool = Field(default=False, description="platform admin: every permission")
 
 
@@ -23,8 +24,8 @@ class User(ResponseModel):
 
 
 class TokenCreate(RequestModel):
-    name: str = Field(default="cli", description="what the token is for")
-    user: str | None = Field(default=None, description="whose token (admins only); default: you")
+    name: Name = Field(default="cli", description="what the token is for")
+    user: Name | None = Field(default=None, description="whose token (admins only); default: you")
     expires_in: str | None = Field(
         default=None, description="lifetime such as 30d, 12h, 90m, 2w, or 'never'"
     )
@@ -46,12 +47,12 @@ class TokenCreated(Token):
 
 
 class WorkspaceCreate(RequestModel):
-    name: str = Field(description="1-63 lower-case letters, digits and dashes")
-    description: str = ""
+    name: Name = Field(description="1-63 lower-case letters, digits and dashes")
+    description: Description = ""
 
 
 class WorkspaceUpdate(RequestModel):
-    description: str
+    description: Description
 
 
 class Workspace(ResponseModel):
@@ -61,9 +62,11 @@ class Workspace(ResponseModel):
 
 
 class RoleCreate(RequestModel):
-    name: str
-    permissions: list[str] = Field(description="permission patterns such as apps/* or */read")
-    description: str = ""
+    name: Name
+    permissions: list[Name] = Field(
+        max_length=256, description="permission patterns such as apps/* or */read"
+    )
+    description: Description = ""
 
 
 class Role(ResponseModel):
@@ -79,7 +82,7 @@ class Permission(ResponseModel):
 
 
 class MemberAssign(RequestModel):
-    role: str
+    role: Name
 
 
 class Member(ResponseModel):

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from wharf.schemas.common import RequestModel, ResponseModel
+from wharf.schemas.text import AnyTags, Description, Name
 
 DatastoreType = Literal["local", "s3", "azure_blob", "gcs"]
 DataType = Literal["uri_file", "uri_folder"]
@@ -19,9 +20,9 @@ ModelFlavor = Literal["custom", "mlflow"]
 
 
 class DatastoreCreate(RequestModel):
-    name: str
+    name: Name
     type: DatastoreType
-    description: str = ""
+    description: Description = ""
     root: str | None = Field(default=None, description="local: folder (must be an allowed root)")
     bucket: str | None = Field(default=None, description="s3 / gcs: bucket name")
     prefix: str | None = Field(default=None, description="s3 / gcs / azure_blob: key prefix")
@@ -56,21 +57,21 @@ class Datastore(ResponseModel):
 
 
 class DataVersionCreate(RequestModel):
-    version: str | None = Field(default=None, description="default: the next number")
+    version: Name | None = Field(default=None, description="default: the next number")
     type: DataType = "uri_folder"
     path: str = Field(
         description="wharf://datastores/<ds>/paths/<p>, s3://, az://, gs://, https://"
     )
-    description: str = ""
-    tags: dict[str, Any] = Field(default_factory=dict)
+    description: Description = ""
+    tags: AnyTags = Field(default_factory=dict)
 
 
 class ModelVersionCreate(RequestModel):
-    version: str | None = Field(default=None, description="default: the next number")
+    version: Name | None = Field(default=None, description="default: the next number")
     path: str = Field(description="a folder of model files, as a storage reference")
     flavor: ModelFlavor = "custom"
-    description: str = ""
-    tags: dict[str, Any] = Field(default_factory=dict)
+    description: Description = ""
+    tags: AnyTags = Field(default_factory=dict)
 
 
 class AssetVersion(ResponseModel):

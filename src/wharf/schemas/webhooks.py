@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from wharf.schemas.common import RequestModel, ResponseModel
+from wharf.schemas.text import Name
 
 
 class WebhookUrls(ResponseModel):
@@ -31,7 +32,10 @@ class WebhookDelivery(ResponseModel):
     provider: str
     event: str
     delivery_id: str | None = None
-    result: str = Field(description="built, coalesced, skipped, ignored, duplicate or rejected")
+    result: str = Field(
+        description="queued (a build was started), coalesced, skipped, ignored, duplicate or "
+        "rejected"
+    )
     detail: str
     commit_sha: str | None = None
     build: int | None = Field(default=None, description="the build it queued or updated")
@@ -51,8 +55,8 @@ class Rollback(RequestModel):
 
 
 class SourceSecretCreate(RequestModel):
-    name: str
-    username: str | None = Field(default=None, description="https: the user (default 'git')")
+    name: Name
+    username: Name | None = Field(default=None, description="https: the user (default 'git')")
     password: str | None = Field(default=None, description="https: a password or token")
     ssh_private_key: str | None = Field(default=None, description="ssh: the private key")
     known_hosts: str | None = Field(

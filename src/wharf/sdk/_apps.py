@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import builtins
+import json
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from wharf.schemas.apps import App, Build
+from wharf.schemas.apps import App, AppEvent, AppUpdateResult, Build
 from wharf.schemas.webhooks import (
     SigningSecretResult,
     SourceSecret,
@@ -17,6 +18,7 @@ from wharf.schemas.webhooks import (
     WebhookUrls,
 )
 from wharf.sdk._errors import ServerUnavailableError, WharfError, error_from_problem
+from wharf.states import BuildPhase
 
 if TYPE_CHECKING:
     from wharf.sdk._client import Client
@@ -32,15 +34,55 @@ class AppOperations:
         """Create an app from a repository and start Build #1.
 
         ``fields``: ``name``, ``ref``, ``context_dir``, ``source_secret``, ``build_env``,
-        ``env``, ``replicas``, ``cpu``, ``memory``, ``labels``, ``route`` (a dict with
-        ``enabled``, ``hostname``, ``path``).
+        ``env``, ``secret_env`` (kept encrypted, given to the replicas only; the app shows
+        its keys, never its values), ``replicas``, ``cpu``, ``memory``, ``labels``, ``group``,
+        ``route`` (a dict with ``enabled``, ``hostname``, ``path``, ``path_mode``,
+        ``target_port``). ``App.warnings`` says what to know about the app as created (a
+        password sent over plain http).
         """
         path = self._client.workspace_path("/apps")
         return App.model_validate(self._client._request("POST", path, json={"git": git, **fields}))
 
-    def list(self) -> builtins.list[App]:
+    def list(
+        self, *, group: str | None = None, label_selector: str | None = None
+    ) -> builtins.list[App]:
+        """Apps by name; of one application group, and whose labels match ``label_selector``
+        (``team=risk,tier!=web,canary,!legacy``), when given."""
         path = self._client.workspace_path("/apps")
-        return [App.model_validate(a) for a in self._client._request("GET", path)]
+        params = {"group": group, "label_selector": label_selector}
+        found = self._client._request(
+            "GET", path, params={k: v for k, v in params.items() if v is not None}
+        )
+        return [App.model_validate(a) for a in found]
+
+    def update(self, name: str, **patch: Any) -> AppUpdateResult:
+        """Change an app (a JSON merge patch): a field left out stays as it is, ``None``
+        removes a setting; in ``env``, ``build_env`` and ``labels`` a ``None`` value removes
+        that one key. Fields: ``replicas``, ``env``, ``build_env``, ``cpu``, ``memory``,
+        ``labels``, ``group``, ``ref``, ``context_dir``, ``source_secret``, ``route``.
+
+        Returns once runtime changes serve (or with ``rollout.succeeded`` False and the
+        reason, while the previous replicas keep serving)."""
+        path = self._client.workspace_path(f"/apps/{name}")
+        found = self._client._request(
+            "PATCH",
+            path,
+            content=json.dumps(patch).encode(),
+            headers={"Content-Type": "application/merge-patch+json"},
+            timeout=300,
+        )
+        return AppUpdateResult.model_validate(found)
+
+    def scale(self, name: str, replicas: int) -> AppUpdateResult:
+        """Run ``replicas`` replicas: added ones take traffic once ready, the others keep
+        running untouched."""
+        return self.update(name, replicas=replicas)
+
+    def events(self, name: str, *, limit: int = 100) -> builtins.list[AppEvent]:
+        """Who changed the app, when and what, and how its rollouts went; newest first."""
+        path = self._client.workspace_path(f"/apps/{name}/events")
+        found = self._client._request("GET", path, params={"limit": limit})
+        return [AppEvent.model_validate(e) for e in found]
 
     def get(self, name: str) -> App:
         return App.model_validate(
@@ -151,12 +193,23 @@ class BuildOperations:
         path = self._path(app, f"/{number}/cancel")
         return Build.model_validate(self._client._request("POST", path))
 
-    def wait(self, app: str, number: int, *, timeout: float = 900, poll: float = 0.5) -> Build:
-        """Wait until the build ends; returns it whatever its phase."""
+    def wait(
+        self,
+        app: str,
+        number: int,
+        *,
+        serving: bool = False,
+        timeout: float = 900,
+        poll: float = 0.5,
+    ) -> Build:
+        """Wait until the build ends; returns it whatever its phase. With ``serving``, a
+        Complete build is waited on until its revision takes traffic (``rollout``
+        ``Succeeded``) or never got ready (``Failed``, the message says why)."""
         deadline = time.monotonic() + timeout
         while True:
             build = self.get(app, number)
-            if build.phase.ended:
+            rolled = build.phase is not BuildPhase.COMPLETE or build.rollout is not None
+            if build.phase.ended and (rolled or not serving):
                 return build
             if time.monotonic() > deadline:
                 raise WharfError(

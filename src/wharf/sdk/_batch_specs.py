@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from wharf.sdk._errors import InvalidRequestError
-from wharf.sdk._storage import is_local_path
+from wharf.sdk._storage import folder_files, is_local_path
 
 LITERAL_TYPES = ("string", "integer", "number", "boolean")
 Upload = Callable[[Path, str], str]
@@ -123,8 +123,9 @@ def upload_input(input: Input, upload_local: Callable[[str], str]) -> Input:
 
 def code_files(folder: Path) -> list[Path]:
     """The files of a code folder, sorted, without hidden files and folders (``.git``,
-    ``.venv``, ``.ipynb_checkpoints``) and ``__pycache__``: what is uploaded."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not _hidden(p, folder))
+    ``.venv``, ``.ipynb_checkpoints``) and ``__pycache__``: what is uploaded. Links out of
+    the folder refuse the upload, as for every folder upload (:func:`folder_files`)."""
+    return folder_files(folder, skip=_hidden)
 
 
 def folder_hash(folder: Path) -> str:
@@ -136,10 +137,8 @@ def folder_hash(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _hidden(path: Path, root: Path) -> bool:
-    return any(
-        part.startswith(".") or part == "__pycache__" for part in path.relative_to(root).parts
-    )
+def _hidden(name: str) -> bool:
+    return name.startswith(".") or name == "__pycache__"
 
 
 def resolve_local(value: str, base: Path) -> Path:

@@ -113,7 +113,7 @@ class Client:
         *,
         json: Any = None,
         params: dict[str, Any] | None = None,
-        content: Iterator[bytes] | None = None,
+        content: bytes | Iterator[bytes] | None = None,
         headers: dict[str, str] | None = None,
         timeout: float | object | None = httpx.USE_CLIENT_DEFAULT,
     ) -> Any:

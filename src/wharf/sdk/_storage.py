@@ -29,6 +29,45 @@ def is_local_path(path: str) -> bool:
     return os.path.exists(path) or not _SCHEME.match(path)
 
 
+def folder_files(folder: Path, *, skip: Callable[[str], bool] | None = None) -> builtins.list[Path]:
+    """The files an upload of ``folder`` sends, sorted, without following any link out of it.
+
+    A symbolic link to a file inside the folder is sent as that file; a link to a folder is
+    not descended into (its target, inside the folder, is sent once under its own name). A
+    link whose target lies outside the folder, or is missing, refuses the upload: following
+    it could send any file the user can read, such as ``~/.ssh`` keys, without their knowing.
+    Files and folders whose name ``skip`` accepts are left out, unread.
+    """
+    root = folder.resolve()
+    found: builtins.list[Path] = []
+    for current, folders, names in os.walk(folder, followlinks=False):
+        if skip is not None:
+            folders[:] = [name for name in folders if not skip(name)]
+            names = [name for name in names if not skip(name)]
+        for name in [*folders, *names]:
+            path = Path(current, name)
+            if path.is_symlink():
+                _check_link(path, folder, root)
+                if path.is_dir():
+                    continue
+            if name in names and path.is_file():
+                found.append(path)
+    return sorted(found)
+
+
+def _check_link(path: Path, folder: Path, root: Path) -> None:
+    target = path.resolve()
+    if target.is_relative_to(root) and target.exists():
+        return
+    where = "is missing" if not target.exists() else f"is {target}, outside {folder}"
+    raise InvalidRequestError(
+        422,
+        "invalid",
+        f"{path} is a symbolic link whose target {where}: uploads never follow a link out of "
+        "the folder being uploaded; copy the file into the folder or remove the link",
+    )
+
+
 def _read_chunks(path: Path, progress: Progress | None) -> Iterator[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK_SIZE):
@@ -101,9 +140,7 @@ class DatastoreOperations(_Operations):
         target = (target_path or f"LocalUpload/{uuid.uuid4().hex}/{source.resolve().name}").strip(
             "/"
         )
-        files = (
-            [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
-        )
+        files = [source] if source.is_file() else folder_files(source)
         for file in files:
             relative = (
                 target if source.is_file() else f"{target}/{file.relative_to(source).as_posix()}"
@@ -119,7 +156,7 @@ def upload_size(local_path: str | Path) -> int:
     source = Path(local_path)
     if source.is_file():
         return source.stat().st_size
-    return sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
+    return sum(p.stat().st_size for p in folder_files(source))
 
 
 class _AssetOperations(_Operations, Generic[Entity]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import secrets as random_secrets
 from collections.abc import Callable, Mapping
@@ -12,11 +13,28 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wharf.build.git import GitCredentials, RemoteInfo, choose_ref, credentials_env, inspect_remote
+from wharf.build.git import (
+    GitCredentials,
+    GitUrl,
+    RemoteInfo,
+    check_git_url,
+    choose_ref,
+    clear_text_warning,
+    credentials_env,
+    inspect_remote,
+    list_folders,
+    looks_like_commit,
+)
 from wharf.errors import Conflict, Invalid, NotFound
 from wharf.runtime.limits import parse_cpu, parse_memory
-from wharf.runtime.routes import RouteOptions, normalise_route
-from wharf.services import builds
+from wharf.services import app_events, builds
+from wharf.services.app_labels import (
+    check_group,
+    check_labels,
+    matches_selector,
+    parse_selector,
+)
+from wharf.services.app_routes import check_route
 from wharf.services.naming import check_dns_label
 from wharf.services.secrets import SecretBox
 from wharf.services.source_secrets import open_source_secret
@@ -25,15 +43,47 @@ from wharf.store.models import App, Build, Workspace
 
 MAX_REPLICAS = 20
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_LABEL_KEY = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$")
 
-RemoteInspector = Callable[[str, GitCredentials | None], RemoteInfo]
+RemoteInspector = Callable[[GitUrl, GitCredentials | None], RemoteInfo]
+FolderLister = Callable[[GitUrl, str, GitCredentials | None], list[str]]
 
 
-def inspect_with_credentials(url: str, credentials: GitCredentials | None) -> RemoteInfo:
+def inspect_with_credentials(url: GitUrl, credentials: GitCredentials | None) -> RemoteInfo:
     """``git ls-remote`` of ``url``, authenticated with ``credentials`` when given."""
     with credentials_env(credentials) as env:
         return inspect_remote(url, env=env)
+
+
+def folders_with_credentials(
+    url: GitUrl, ref: str, credentials: GitCredentials | None
+) -> list[str]:
+    """The folders at the tip of ``ref``, read with ``credentials`` when given."""
+    with credentials_env(credentials) as env:
+        return list_folders(url, ref, env=env)
+
+
+def check_context_dir(
+    url: GitUrl,
+    ref: str,
+    context_dir: str,
+    credentials: GitCredentials | None,
+    folders: FolderLister = folders_with_credentials,
+) -> None:
+    """Refuse a context dir the repository does not have, naming the folders it does have
+    (rather than failing Build #1 later). A commit ref is checked by its build."""
+    if not context_dir or looks_like_commit(ref):
+        return
+    found = folders(url, ref, credentials)
+    if context_dir in found:
+        return
+    top = [f for f in found if "/" not in f]
+    near = [f for f in found if f.rsplit("/", 1)[0] == context_dir.rsplit("/", 1)[0]]
+    listed = ", ".join((near if "/" in context_dir and near else top)[:20]) or "none"
+    raise Invalid(
+        f"context dir {context_dir!r} does not exist in {url.url} at {ref!r}; "
+        f"its folders: {listed}",
+        field="context_dir",
+    )
 
 
 @dataclass(frozen=True)
@@ -44,6 +94,10 @@ class RouteSpec:
     enabled: bool = True
     hostname: str | None = None
     path: str | None = None
+    path_mode: str | None = None
+    target_port: int | None = None
+    tls: str | None = None
+    insecure_policy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,10 +111,12 @@ class AppSpec:
     source_secret: str | None = None
     build_env: Mapping[str, str] = field(default_factory=dict)
     runtime_env: Mapping[str, str] = field(default_factory=dict)
+    secret_env: Mapping[str, str] = field(default_factory=dict)
     replicas: int = 1
     cpu: str | None = None
     memory: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    group: str | None = None
     route: RouteSpec = field(default_factory=RouteSpec)
 
 
@@ -76,9 +132,9 @@ def derive_app_name(git_url: str) -> str:
     return name
 
 
-def _check_env(kind: str, values: Mapping[str, str]) -> dict[str, str]:
+def check_env(kind: str, values: Mapping[str, str]) -> dict[str, str]:
     for key in values:
-        if not _ENV_NAME.match(key):
+        if not _ENV_NAME.fullmatch(key):
             raise Invalid(
                 f"{kind} variable name {key!r} is not valid: use letters, digits and '_', "
                 "not starting with a digit",
@@ -87,25 +143,51 @@ def _check_env(kind: str, values: Mapping[str, str]) -> dict[str, str]:
     return {k: str(v) for k, v in values.items()}
 
 
-def _check_git_url(url: str, *, allow_local: bool) -> None:
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        parts, password = None, None
-    local = url.startswith("/") or (parts is not None and parts.scheme == "file")
-    if local and not allow_local:
+def _seal_secret_env(
+    box: SecretBox, values: Mapping[str, str], plain: Mapping[str, str]
+) -> tuple[list[str], str | None]:
+    """The names and the encrypted values of an app's secret env (None when it has none)."""
+    checked = check_env("secret env", values)
+    both = sorted(set(checked) & set(plain))
+    if both:
         raise Invalid(
-            "this server does not build from its own disk (WHARF_ALLOW_LOCAL_GIT is off): "
-            "give an https:// or ssh:// URL of a git host",
-            field="git",
+            f"{', '.join(both)} is in both env and secret env: give each variable once",
+            field="secret_env",
         )
+    if not checked:
+        return [], None
+    return sorted(checked), box.encrypt(json.dumps(checked))
+
+
+def open_secret_env(box: SecretBox, app: App) -> dict[str, str]:
+    """The app's secret env values, for its replicas' environment only."""
+    if app.secret_env is None:
+        return {}
+    values: dict[str, str] = json.loads(box.decrypt(app.secret_env))
+    return values
+
+
+def _check_git_url(url: str, *, allow_local: bool) -> GitUrl:
+    checked = check_git_url(url, allow_local=allow_local)
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
     if password:
         raise Invalid(
             "the git URL holds a password: keep credentials out of URLs (they would show in "
             "logs and listings) and put them in a source secret: wharf source-secret create",
             field="git",
         )
+    return checked
+
+
+def source_warnings(session: Session, box: SecretBox, workspace: Workspace, app: App) -> list[str]:
+    """What a user should know about how the app's source is fetched (shown at create)."""
+    url = check_git_url(app.git_url, allow_local=True)
+    credentials = open_source_secret(session, box, workspace, app.source_secret)
+    warning = clear_text_warning(url, credentials)
+    return [warning] if warning else []
 
 
 def new_webhook_secret(box: SecretBox) -> str:
@@ -113,8 +195,8 @@ def new_webhook_secret(box: SecretBox) -> str:
     return box.encrypt(random_secrets.token_urlsafe(20))
 
 
-def _check_spec(spec: AppSpec, *, allow_local_git: bool) -> None:
-    _check_git_url(spec.git_url, allow_local=allow_local_git)
+def _check_spec(spec: AppSpec, *, allow_local_git: bool) -> GitUrl:
+    url = _check_git_url(spec.git_url, allow_local=allow_local_git)
     if not 0 <= spec.replicas <= MAX_REPLICAS:
         raise Invalid(f"replicas must be between 0 and {MAX_REPLICAS}", field="replicas")
     if spec.cpu is not None:
@@ -126,9 +208,9 @@ def _check_spec(spec: AppSpec, *, allow_local_git: bool) -> None:
         raise Invalid(
             f"context dir {spec.context_dir!r} is not valid: {problem}", field="context_dir"
         )
-    for key in spec.labels:
-        if not _LABEL_KEY.match(key):
-            raise Invalid(f"label {key!r} is not valid", field="labels")
+    check_labels(spec.labels)
+    check_group(spec.group)
+    return url
 
 
 def create_app(
@@ -140,18 +222,27 @@ def create_app(
     secrets: SecretBox,
     allow_local_git: bool = True,
     inspect: RemoteInspector = inspect_with_credentials,
+    folders: FolderLister = folders_with_credentials,
+    serves_https: bool = False,
 ) -> tuple[App, Build]:
     """Create an app and queue Build #1. The repository is read now (``git ls-remote``, with
     the app's source secret), so an unreachable URL, a missing ref or wrong credentials are
     refused at once rather than failing a build."""
+    url = _check_spec(spec, allow_local_git=allow_local_git)
     name = check_dns_label("app", spec.name or derive_app_name(spec.git_url))
-    _check_spec(spec, allow_local_git=allow_local_git)
     if _find(session, workspace, name) is not None:
         raise Conflict(f"app {name!r} already exists in workspace {workspace.name!r}")
     # The runtime's own route rule, so what is stored is what the proxy will accept.
-    route = normalise_route(RouteOptions(spec.route.hostname, spec.route.path or "/"))
+    route = check_route(
+        {key: value for key, value in vars(spec.route).items() if value is not None},
+        given={key for key, value in vars(spec.route).items() if value is not None},
+        serves_https=serves_https,
+    )
+    runtime_env = check_env("runtime env", spec.runtime_env)
+    secret_keys, sealed_env = _seal_secret_env(secrets, spec.secret_env, runtime_env)
     credentials = open_source_secret(session, secrets, workspace, spec.source_secret)
-    ref = choose_ref(spec.git_url, inspect(spec.git_url, credentials), spec.ref)
+    ref = choose_ref(spec.git_url, inspect(url, credentials), spec.ref)
+    check_context_dir(url, ref, spec.context_dir.strip("/"), credentials, folders)
     app = App(
         workspace_id=workspace.id,
         name=name,
@@ -159,18 +250,24 @@ def create_app(
         git_ref=ref,
         context_dir=spec.context_dir.strip("/"),
         source_secret=spec.source_secret,
-        build_env=_check_env("build env", spec.build_env),
-        runtime_env=_check_env("runtime env", spec.runtime_env),
+        build_env=check_env("build env", spec.build_env),
+        runtime_env=runtime_env,
+        secret_env_keys=secret_keys,
+        secret_env=sealed_env,
         replicas=spec.replicas,
         cpu=spec.cpu,
         memory=spec.memory,
-        labels=dict(spec.labels),
-        route={"enabled": spec.route.enabled, "hostname": route.hostname, "path": route.path},
+        labels=check_labels(spec.labels),
+        group=check_group(spec.group),
+        route=route,
         webhook_secret=new_webhook_secret(secrets),
         created_by=created_by,
     )
     session.add(app)
     session.flush()
+    app_events.record_event(
+        session, app, "Created", actor=created_by, message=f"from {spec.git_url} ({ref})"
+    )
     first = builds.start_build(session, app, trigger="created", created_by=created_by)
     return app, first
 
@@ -186,10 +283,20 @@ def read_app(session: Session, workspace: Workspace, name: str) -> App:
     return app
 
 
-def list_apps(session: Session, workspace: Workspace) -> list[App]:
-    return list(
-        session.scalars(select(App).where(App.workspace_id == workspace.id).order_by(App.name))
-    )
+def list_apps(
+    session: Session,
+    workspace: Workspace,
+    *,
+    group: str | None = None,
+    label_selector: str | None = None,
+) -> list[App]:
+    """The workspace's apps by name; of one application group and matching a label selector
+    (``team=risk,tier!=web``) when given."""
+    requirements = parse_selector(label_selector or "")
+    query = select(App).where(App.workspace_id == workspace.id).order_by(App.name)
+    if group:
+        query = query.where(App.group == group)
+    return [app for app in session.scalars(query) if matches_selector(app.labels, requirements)]
 
 
 def delete_app(session: Session, app: App) -> None:
@@ -205,10 +312,12 @@ def describe_route(app: App, workspace: str, public_url: str, apps_domain: str) 
     scheme, _, rest = public_url.partition("://")
     port = rest.rsplit(":", 1)[1] if ":" in rest else ""
     suffix = f":{port}" if port else ""
+    # A path selects what reaches the app on its hosts: a URL without it would answer 404.
+    path = (app.route.get("path") or "").rstrip("/") + "/"
     urls = [
         f"{public_url}/apps/{workspace}/{app.name}/",
-        f"{scheme}://{app.name}-{workspace}.{apps_domain}{suffix}/",
+        f"{scheme}://{app.name}-{workspace}.{apps_domain}{suffix}{path}",
     ]
     if app.route.get("hostname"):
-        urls.append(f"{scheme}://{app.route['hostname']}{suffix}{app.route.get('path') or '/'}")
+        urls.append(f"{scheme}://{app.route['hostname']}{suffix}{path}")
     return {"enabled": True, "urls": urls}

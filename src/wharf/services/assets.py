@@ -41,7 +41,7 @@ class NewVersion:
 
 
 def check_asset_name(kind: AssetKind, name: str) -> str:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise Invalid(
             f"{_NOUN[kind]} name {name!r} is not valid: use up to 255 letters, digits, "
             "'.', '-' or '_', starting with a letter or digit",
@@ -51,7 +51,7 @@ def check_asset_name(kind: AssetKind, name: str) -> str:
 
 
 def check_version(version: str) -> str:
-    if version == LATEST or not _VERSION.match(version):
+    if version == LATEST or not _VERSION.fullmatch(version):
         raise Invalid(
             f"version {version!r} is not valid: use up to 64 letters, digits, '.', '-' or '_' "
             "('latest' is a label, not a version)",

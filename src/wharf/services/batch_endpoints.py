@@ -22,7 +22,7 @@ ACTIVE_JOB_STATUSES = tuple(status for status in JobStatus if not status.ended)
 
 def check_endpoint_name(name: str) -> str:
     """3-32 letters, digits and dashes, a letter first (Azure ML's rule)."""
-    if not _ENDPOINT_NAME.match(name):
+    if not _ENDPOINT_NAME.fullmatch(name):
         raise Invalid(
             f"batch endpoint name {name!r} is not valid: use 3-32 letters, digits and dashes, "
             "starting with a letter",
@@ -33,7 +33,7 @@ def check_endpoint_name(name: str) -> str:
 
 def check_deployment_name(name: str) -> str:
     """1-32 letters, digits and dashes, a letter first."""
-    if not _DEPLOYMENT_NAME.match(name):
+    if not _DEPLOYMENT_NAME.fullmatch(name):
         raise Invalid(
             f"batch deployment name {name!r} is not valid: use 1-32 letters, digits and dashes, "
             "starting with a letter",

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
+from wharf.build.git import check_git_revision
 from wharf.config import Settings
 from wharf.errors import Conflict, NotFound
 from wharf.states import BuildPhase
@@ -26,6 +27,8 @@ def start_build(
     commit: str | None = None,
 ) -> Build:
     """Queue the app's next numbered build of its ref (or of exactly ``commit``)."""
+    if commit is not None:
+        check_git_revision(commit, field="commit")
     number = (
         session.execute(
             update(App)

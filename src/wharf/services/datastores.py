@@ -80,7 +80,7 @@ def create_datastore(
     created_by: str | None,
 ) -> Datastore:
     """Create a datastore after checking its settings (local roots must be allowed)."""
-    if not _NAME.match(spec.name):
+    if not _NAME.fullmatch(spec.name):
         raise Invalid(
             f"datastore name {spec.name!r} is not valid: use up to 255 letters, digits, '-' or "
             "'_', starting with a letter",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
@@ -20,8 +21,9 @@ from wharf.runtime.limits import ResourceLimits
 from wharf.runtime.registry import AppRegistry, RolloutResult
 from wharf.runtime.routes import AppKey, RouteOptions
 from wharf.runtime.specs import RevisionSpec
-from wharf.schemas.apps import AppStatus, LimitStatus, ReplicaStatus
-from wharf.services import apps, builds, workspaces
+from wharf.schemas.apps import AppStatus, LimitStatus, ReplicaExit, ReplicaStatus
+from wharf.services import app_events, apps, builds, workspaces
+from wharf.services.app_updates import Rollout, UpdateOutcome
 from wharf.services.platform import Platform
 from wharf.states import AppPhase, BuildPhase
 from wharf.store.models import App, Build, Workspace
@@ -41,7 +43,12 @@ def route_options(app: App) -> RouteOptions | None:
     """The registry's route for an app; None for ``--no-route``."""
     if not app.route.get("enabled", True):
         return None
-    return RouteOptions(hostname=app.route.get("hostname"), path=app.route.get("path") or "/")
+    return RouteOptions(
+        hostname=app.route.get("hostname"),
+        path=app.route.get("path") or "/",
+        path_mode="keep" if app.route.get("path_mode") == "keep" else "strip",
+        insecure_policy=app.route.get("insecure_policy") if app.route.get("tls") else None,
+    )
 
 
 def register_route(registry: AppRegistry, workspace: str, app: App) -> None:
@@ -63,7 +70,8 @@ def revision_spec(platform: Platform, workspace: str, app: App, build: Build) ->
     project_dir = source / app.context_dir if app.context_dir else source
     env_dir = platform.settings.envs_dir / build.environment_key
     base_env = {k: os.environ[k] for k in _PASSED_ENV if k in os.environ}
-    runtime_env = dict(app.runtime_env)
+    # Secret env reaches the replicas only: never the build, never a response or a log.
+    runtime_env = {**app.runtime_env, **apps.open_secret_env(platform.secrets, app)}
     # Work the interface out once, not on every replica start.
     first = plan_run(project_dir, env_dir, 8080, base_env=base_env, runtime_env=runtime_env)
     interface: Interface = "asgi" if any("UvicornWorker" in arg for arg in first.argv) else "wsgi"
@@ -106,15 +114,54 @@ def deploy_build(platform: Platform, registry: AppRegistry, build_id: int) -> Ro
         if build is None:  # the app was deleted meanwhile
             registry.stop_app(key)
             return result
+        again = build.app.serving_build == number  # the same build with new settings
         if result.succeeded:
             build.app.serving_build = number
-        else:
+            build.rollout = "Succeeded"
+        elif not again:
+            build.rollout = "Failed"
             build.message = (
                 f"Build #{number} is complete, but its revision did not start: {result.message}"
             )
+        kind = "Deployed" if result.succeeded else "RolloutFailed"
+        app_events.record_event(session, build.app, kind, actor=None, message=result.message)
     log_line = f"{key}: build #{number} {'serving' if result.succeeded else 'not deployed'}"
     logger.info("%s (%s)", log_line, result.message)
     return result
+
+
+@dataclass(frozen=True)
+class AppliedUpdate:
+    succeeded: bool
+    message: str
+
+
+def apply_update(
+    platform: Platform, registry: AppRegistry, workspace: str, app_name: str, outcome: UpdateOutcome
+) -> AppliedUpdate:
+    """Make the replicas follow a committed update: scale the serving revision in place, or
+    roll the serving build out again with the new settings (the old replicas serve until the
+    new ones are ready; if they never are, the old ones keep serving and this says why)."""
+    if outcome.rollout is Rollout.NONE:
+        return AppliedUpdate(True, "")
+    with platform.transaction() as session:
+        app = apps.read_app(session, workspaces.read_workspace(session, workspace), app_name)
+        replicas, serving = app.replicas, app.serving_build
+        build_id = None if serving is None else builds.read_build(session, app, serving).id
+    if build_id is None:
+        return AppliedUpdate(True, "no build serves yet: the first one starts with these settings")
+    if outcome.rollout is Rollout.SCALE:
+        scaled = registry.scale(app_key(workspace, app_name), replicas, ready_timeout=READY_TIMEOUT)
+        if scaled is not None:
+            return AppliedUpdate(*scaled)
+    result = deploy_build(platform, registry, build_id)
+    if result.succeeded:
+        return AppliedUpdate(True, result.message)
+    return AppliedUpdate(
+        False,
+        f"the new settings did not roll out: {result.message} (with the settings it had "
+        "before; change them again or roll back)",
+    )
 
 
 def choose_rollback_build(session: Session, app: App, to: int | None) -> Build:
@@ -214,10 +261,31 @@ def runtime_status(registry: AppRegistry, workspace: str, app: str) -> AppStatus
                     requested=limit.requested, enforced=limit.enforced, how=limit.how
                 )
         result.replicas = [
-            ReplicaStatus(index=r.index, state=r.state, pid=r.pid, restarts=r.restarts)
+            ReplicaStatus(
+                index=r.index,
+                state=r.state,
+                pid=r.pid,
+                port=r.port,
+                restarts=r.restarts,
+                last_exit=None
+                if r.last_exit is None
+                else ReplicaExit(reason=r.last_exit.reason, message=r.last_exit.message),
+            )
             for r in current.replicas
         ]
     return result
+
+
+def describe_ports(app: App, status: AppStatus | None) -> str:
+    """Which port is served, in one sentence: Wharf assigns each replica its own loopback port
+    and passes it as ``PORT`` (and gunicorn's ``--bind``), whatever the app names."""
+    ports = [r.port for r in (status.replicas if status else []) if r.port]
+    served = ", ".join(str(p) for p in ports) or "none yet"
+    target = app.route.get("target_port")
+    text = f"served on 127.0.0.1 port {served}, assigned by Wharf and passed as PORT"
+    if target:
+        text += f"; the app's target port {target} is replaced by it (read PORT to follow)"
+    return text
 
 
 def replica_log_paths(platform: Platform, workspace: str, app: App) -> list[Path]:

@@ -20,6 +20,7 @@ from wharf.batch.components import ComponentInput, coerce_input
 from wharf.batch.settings import OUTPUT_FORMATS, BatchSettings, override_batch_settings
 from wharf.errors import Conflict, Invalid
 from wharf.services import auth, batch_deployments, batch_endpoints, job_storage
+from wharf.services.naming import check_name_text
 from wharf.services.platform import Platform
 from wharf.states import JobStatus
 from wharf.storage.urls import check_public_url
@@ -130,8 +131,8 @@ def invoke_endpoint(
 def _check_lengths(idempotency_key: str | None, experiment_name: str | None) -> None:
     if idempotency_key is not None and len(idempotency_key) > MAX_TEXT:
         raise Invalid(f"the idempotency key is longer than {MAX_TEXT} characters")
-    if experiment_name is not None and not 0 < len(experiment_name) <= MAX_TEXT:
-        raise Invalid(f"experiment_name must have 1-{MAX_TEXT} characters", field="experiment_name")
+    if experiment_name is not None:
+        check_name_text("experiment_name", experiment_name)
 
 
 def _find_by_key(session: Session, workspace: Workspace, endpoint: str, key: str) -> Job | None:
@@ -160,7 +161,7 @@ def _job_name(
     if wanted is None:
         stamp = utcnow().strftime("%Y%m%d%H%M%S")
         return f"{endpoint.name}-{stamp}-{secrets.token_hex(3)}"
-    if not _JOB_NAME.match(wanted):
+    if not _JOB_NAME.fullmatch(wanted):
         raise Invalid(
             f"job name {wanted!r} is not valid: use up to 100 letters, digits, '.', '-' or '_', "
             "starting with a letter or digit",

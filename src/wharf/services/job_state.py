@@ -6,6 +6,7 @@ is killed at any moment; ``run_job`` reads it back when the job resumes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,8 @@ class DatabaseStateStore:
     def __init__(self, platform: Platform, job_id: int) -> None:
         self._platform = platform
         self._job_id = job_id
+        self._sent: dict[tuple[int, int], float] = {}
+        """When each running attempt was sent (for the mini-batch duration metric)."""
 
     def load_plan(self) -> list[MiniBatch] | None:
         with self._platform.transaction() as session:
@@ -73,13 +76,16 @@ class DatabaseStateStore:
 
     def mark_running(self, batch_id: int, attempt: int) -> None:
         self._update(batch_id, attempt, status="running")
+        self._sent[batch_id, attempt] = time.monotonic()
 
     def record_result(
         self, batch_id: int, attempt: int, staged_path: str | None, rows: int
     ) -> None:
         self._update(batch_id, attempt, status="done", staged_path=staged_path, rows=rows)
+        self._count(batch_id, attempt, "done")
 
     def record_failure(self, batch_id: int, attempt: int, failure: Failure, *, final: bool) -> None:
+        self._count(batch_id, attempt, "failed" if final else "retried")
         self._update(
             batch_id,
             attempt,
@@ -87,6 +93,11 @@ class DatabaseStateStore:
             failures=JobMiniBatch.failures + 1,
             last_failure=failure.to_dict(),
         )
+
+    def _count(self, batch_id: int, attempt: int, result: str) -> None:
+        sent = self._sent.pop((batch_id, attempt), None)
+        seconds = None if sent is None else time.monotonic() - sent
+        self._platform.metrics.observe_mini_batch(result, seconds)
 
     def _update(self, batch_id: int, attempt: int, **values: Any) -> None:
         with self._platform.transaction() as session:

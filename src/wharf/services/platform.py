@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from wharf.config import Settings
+from wharf.metrics import Metrics
 from wharf.services.bootstrap import ensure_platform
 from wharf.services.secrets import SecretBox, load_secret_box
 from wharf.store.database import create_session_factory, create_store_engine, transaction
@@ -26,7 +27,6 @@ class Runner(Protocol):
     def stop(self, timeout: float | None = None) -> None:
         """Stop its threads."""
 
-    @property
     def alive(self) -> bool:
         """Whether it was started and its threads still run."""
 
@@ -40,7 +40,6 @@ class IdleRunner:
     def stop(self, timeout: float | None = None) -> None:
         pass
 
-    @property
     def alive(self) -> bool:
         return False
 
@@ -57,6 +56,8 @@ class Platform:
     """Set by the server's lifespan; routes wake it after they queue a build."""
     job_runner: Runner = field(default_factory=IdleRunner)
     """Set by the server's lifespan; routes wake it after they queue or cancel a job."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """Where the runners count builds and mini-batches (the server's ``/metrics``)."""
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -78,7 +79,7 @@ class Platform:
         self.engine.dispose()
 
 
-def start_platform(settings: Settings) -> Platform:
+def start_platform(settings: Settings, metrics: Metrics | None = None) -> Platform:
     """Open the store, migrate it, and make sure the default workspace and admin exist."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = create_store_engine(settings.effective_database_url)
@@ -89,6 +90,7 @@ def start_platform(settings: Settings) -> Platform:
         engine=engine,
         sessions=create_session_factory(engine),
         secrets=load_secret_box(settings.data_dir, secret_key),
+        metrics=metrics or Metrics(),
     )
     with platform.transaction() as session:
         ensure_platform(session, settings)

@@ -9,6 +9,7 @@ replay file written into the user's home folder.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -84,16 +85,20 @@ def resolve_license(value: str) -> str:
     raise Invalid(f"unknown licence {value!r}: choose one of {choices}")
 
 
+_REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
 def _check_answers(answers: ProjectAnswers) -> str:
     """Validate the answers; return the folder name the project will get."""
     if not answers.project_name.strip():
         raise Invalid("the project name must not be empty")
     repo_name = answers.repo_name or derive_repo_name(answers.project_name)
-    bad = set(repo_name) & set('/\\"')
-    if not repo_name.strip() or repo_name in (".", "..") or bad or repo_name != repo_name.strip():
+    if not _REPO_NAME.match(repo_name):
+        suggestion = re.sub(r"[^A-Za-z0-9_.-]+", "_", repo_name).strip("_.-") or "my_model"
         raise Invalid(
-            f"{repo_name!r} cannot be a folder name: choose a project name (or repo name) "
-            "without slashes, quotes or surrounding spaces"
+            f"{repo_name!r} cannot be the project's folder and package name: use letters, "
+            f"digits, '_', '-' and '.', starting with a letter or digit (e.g. --repo-name "
+            f"{suggestion})"
         )
     if answers.open_source_license not in LICENSES:
         resolve_license(answers.open_source_license)  # raises with the list of choices

@@ -116,9 +116,9 @@ def _field(payload: Any, path: str) -> Any:
 def _commit(value: Any, path: str) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _SHA.match(value.lower()):
+    if not isinstance(value, str) or not _SHA.fullmatch(value.lower()):
         raise BadRequest(f"'{path}' is not a commit SHA: {value!r}", field=path)
-    return None if _ZERO_SHA.match(value) else value.lower()
+    return None if _ZERO_SHA.fullmatch(value) else value.lower()
 
 
 def _ref_push(ref: Any, commit: str | None, path: str = "ref") -> Push:

@@ -27,7 +27,7 @@ from wharf.store.models import App, WebhookDelivery, Workspace
 KEEP_DELIVERIES = 200
 """Deliveries kept per app; older ones are forgotten."""
 
-BUILT, COALESCED, SKIPPED, IGNORED = "built", "coalesced", "skipped", "ignored"
+QUEUED, COALESCED, SKIPPED, IGNORED = "queued", "coalesced", "skipped", "ignored"
 DUPLICATE, REJECTED = "duplicate", "rejected"
 
 
@@ -163,7 +163,7 @@ def _build_push(session: Session, app: App, provider: str, delivery: Delivery) -
     if coalesced:
         detail = f"build #{build.number} was waiting; it will build {what} instead"
         return HookOutcome(COALESCED, detail, build.number, push.commit)
-    return HookOutcome(BUILT, f"build #{build.number} of {what}", build.number, push.commit)
+    return HookOutcome(QUEUED, f"build #{build.number} of {what}", build.number, push.commit)
 
 
 def _tracked_push(app: App, pushes: tuple[Push, ...]) -> Push | str:

@@ -180,10 +180,16 @@ class App(Base):
     source_secret: Mapped[str | None] = mapped_column(String(255), default=None)
     build_env: Mapped[dict[str, Any]] = mapped_column(default=dict)
     runtime_env: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    secret_env_keys: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    """The names of the app's secret env variables (shown); their values are in ``secret_env``."""
+    secret_env: Mapped[str | None] = mapped_column(Text, default=None)
+    """The secret env as JSON, encrypted with the platform key; only replicas see it."""
     replicas: Mapped[int] = mapped_column(Integer, default=1)
     cpu: Mapped[str | None] = mapped_column(String(32), default=None)
     memory: Mapped[str | None] = mapped_column(String(32), default=None)
     labels: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    group: Mapped[str | None] = mapped_column(String(63), default=None, index=True)
+    """The application (system) the app belongs to, as OpenShift's *Application* field."""
     route: Mapped[dict[str, Any]] = mapped_column(default=dict)
     next_build: Mapped[int] = mapped_column(Integer, default=1)
     serving_build: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -215,12 +221,31 @@ class Build(Base):
     environment_reused: Mapped[bool | None] = mapped_column(Boolean, default=None)
     run_summary: Mapped[str | None] = mapped_column(Text, default=None)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    rollout: Mapped[str | None] = mapped_column(String(16), default=None)
+    """After Complete: ``Succeeded`` once its revision takes traffic, ``Failed`` when it never
+    got ready (the message says why); None before it is rolled out."""
     created_by: Mapped[str | None] = mapped_column(String(63), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
     app: Mapped[App] = relationship()
+
+
+class AppEvent(Base):
+    """One change to an app: who made it, when, and each field's old and new value."""
+
+    __tablename__ = "app_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    """``Created``, ``Updated``, ``Scaled``, ``Deployed``, ``DeployFailed``."""
+    actor: Mapped[str | None] = mapped_column(String(63), default=None)
+    message: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """``[{"field": "env.X", "old": ..., "new": ...}]``; values of secrets are never kept."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class WebhookDelivery(Base):

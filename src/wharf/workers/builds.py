@@ -13,16 +13,22 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
 
 from sqlalchemy.orm import Session
 
 from wharf.build.detect import detect_builder
 from wharf.build.environments import ensure_environment
-from wharf.build.git import GitCredentials, credentials_env, fetch_source
+from wharf.build.git import (
+    GitCredentials,
+    check_git_url,
+    clear_text_warning,
+    credentials_env,
+    fetch_source,
+)
 from wharf.build.install import plan_install
 from wharf.build.s2i import plan_run
 from wharf.errors import ServiceError
+from wharf.logfiles import LogRotation, RotatingLogFile
 from wharf.services import builds
 from wharf.services.platform import Platform
 from wharf.services.source_secrets import open_source_secret
@@ -43,7 +49,7 @@ class BuildCancelled(Exception):
 class _BuildLog:
     """Appends a build's lines to its log file and notices a cancel request on the way."""
 
-    def __init__(self, handle: TextIO, platform: Platform, build_id: int) -> None:
+    def __init__(self, handle: RotatingLogFile, platform: Platform, build_id: int) -> None:
         self._handle = handle
         self._platform = platform
         self._build_id = build_id
@@ -51,7 +57,6 @@ class _BuildLog:
 
     def __call__(self, line: str) -> None:
         self._handle.write(line.rstrip("\n") + "\n")
-        self._handle.flush()
         if time.monotonic() - self._checked > 0.5:
             self._checked = time.monotonic()
             self.raise_if_cancelled()
@@ -77,9 +82,10 @@ def run_build(platform: Platform, build_id: int) -> BuildPhase:
         build_env, runtime_env = dict(app.build_env), dict(app.runtime_env)
         secret_name = app.source_secret
     log_path = builds.build_log_path(settings, *names)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     root = builds.build_source_dir(settings, *names)
-    with log_path.open("a", encoding="utf-8") as handle:
+    started = time.monotonic()
+    logger.info("build #%s of %s/%s is running", names[2], *names[:2])
+    with RotatingLogFile(log_path, LogRotation.of(settings)) as handle:
         log = _BuildLog(handle, platform, build_id)
         log(f"Build #{names[2]} of {names[1]}: {source[0]} at {source[2] or source[1]}")
         try:
@@ -94,13 +100,20 @@ def run_build(platform: Platform, build_id: int) -> BuildPhase:
         except Exception as exc:  # a fault of Wharf's, not of the user's source
             logger.exception("build %s of %s/%s failed unexpectedly", names[2], *names[:2])
             phase, message = BuildPhase.ERROR, f"Wharf could not finish the build: {exc}"
-        log(message if phase != BuildPhase.COMPLETE else f"Build #{names[2]} is complete")
+        # The log already holds the installer's whole output: its summary is not repeated.
+        ending = message.splitlines()[0] if message else phase
+        log(f"Build #{names[2]} is complete" if phase == BuildPhase.COMPLETE else ending)
     if phase != BuildPhase.COMPLETE:
         shutil.rmtree(root, ignore_errors=True)
     with platform.transaction() as session:
         build = session.get(Build, build_id)
         assert build is not None
         builds.finish_build(session, build, phase, message)
+    platform.metrics.observe_build(phase, time.monotonic() - started)
+    if phase == BuildPhase.COMPLETE:
+        logger.info("build #%s of %s/%s is complete", names[2], *names[:2])
+    else:
+        logger.info("build #%s of %s/%s ended %s: %s", names[2], *names[:2], phase, message)
     return phase
 
 
@@ -127,8 +140,12 @@ def _steps(
 ) -> tuple[BuildPhase, str]:
     url, ref, commit, context_dir = source
     shutil.rmtree(root, ignore_errors=True)
+    git_url = check_git_url(url, allow_local=platform.settings.allow_local_git)
+    warning = clear_text_warning(git_url, credentials)
+    if warning:
+        log(warning)
     with credentials_env(credentials) as git_env:
-        sha = fetch_source(url, ref, root, commit=commit, env=git_env, log=log)
+        sha = fetch_source(git_url, ref, root, commit=commit, env=git_env, log=log)
     with platform.transaction() as session:
         build = session.get(Build, build_id)
         assert build is not None

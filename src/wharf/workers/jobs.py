@@ -31,6 +31,7 @@ from wharf.batch.output import discard_staging
 from wharf.batch.settings import BatchSettings
 from wharf.build.environments import ensure_environment
 from wharf.errors import ServiceError
+from wharf.logfiles import LogRotation
 from wharf.services import job_storage, jobs, workspaces
 from wharf.services.deployment_code import environment_plan
 from wharf.services.job_state import DatabaseStateStore
@@ -82,7 +83,7 @@ class _JobRun:
             self.settings = BatchSettings.model_validate(job.settings)
             self.resumed = job.resumed
         self.dir = jobs.job_dir(platform.settings, self.workspace, self.name)
-        self.log = JobLog(self.dir / "job.log")
+        self.log = JobLog(self.dir / "job.log", LogRotation.of(platform.settings))
         self.last_progress = 0.0
         self.engine_started: datetime | None = None
 
@@ -106,6 +107,7 @@ class _JobRun:
             self.log.write(f"job failed: {error}")
         with self.platform.transaction() as session:
             jobs.finish_job(session, self.job_id, status, error=error, progress=progress)
+        logger.info("job %s/%s is %s", self.workspace, self.name, status)
         # Only the log stays: outputs are in their datastore, inputs where they came from.
         discard_staging(self.dir)
         for folder in ("inputs", "model", "outputs"):
@@ -130,6 +132,7 @@ class _JobRun:
             return bool(jobs.cancel_requested_ids(session, [self.job_id]))
 
     def execute(self) -> JobResult:
+        logger.info("job %s/%s is Preparing", self.workspace, self.name)
         if self.resumed:
             self.log.write(f"resuming job {self.name} after a server restart")
         self.log.write(f"preparing job {self.name}")
@@ -154,6 +157,7 @@ class _JobRun:
         with self.platform.transaction() as session:
             if not jobs.advance_job(session, self.job_id, to):
                 raise _Interrupted
+        logger.info("job %s/%s is %s", self.workspace, self.name, to)
         if self.cancel.is_set():
             raise _Interrupted
 
@@ -203,6 +207,7 @@ class _JobRun:
             job_dir=self.dir,
             output_dir=self.dir / "outputs" / "score",
             model_dir=model_dir,
+            log_rotation=self.log.rotation,
         )
         store = DatabaseStateStore(self.platform, self.job_id)
         self.engine_started = utcnow()
@@ -230,6 +235,7 @@ class _JobRun:
             environment_variables=self.settings.environment_variables,
             logging_level=self.settings.logging_level,
             model_dir=model_dir,
+            log_rotation=self.log.rotation,
         )
         return run_component(component, cancel=self.cancel, executor_factory=self.executor_factory)
 

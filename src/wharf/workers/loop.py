@@ -90,7 +90,6 @@ class ClaimLoop:
             thread.join(self.stop_timeout if timeout is None else timeout)
         self._threads.clear()
 
-    @property
     def alive(self) -> bool:
         """Whether it was started and every one of its threads still runs (for health)."""
         return bool(self._threads) and all(thread.is_alive() for thread in self._threads)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
-from wharf.api.logstream import FOLLOW_POLL_SECONDS, stream_log
+from wharf.api.logstream import stream_log, stream_replica_logs
 from wharf.errors import Conflict
 from wharf.schemas import apps as schemas
 from wharf.schemas import webhooks as webhook_schemas
-from wharf.services import apps, builds, deployments, workspaces
+from wharf.services import app_events, app_updates, apps, builds, deployments, workspaces
 from wharf.services.platform import Platform
 from wharf.store import models
 
@@ -36,6 +32,7 @@ def build_out(app: models.App, build: models.Build) -> schemas.Build:
         environment_key=build.environment_key,
         environment_reused=build.environment_reused,
         run_summary=build.run_summary,
+        rollout=build.rollout,
         created_by=build.created_by,
         created_at=build.created_at,
         started_at=build.started_at,
@@ -49,6 +46,9 @@ def app_out(request: Request, ws: str, app: models.App, latest: models.Build | N
     route = apps.describe_route(
         app, ws, platform.settings.effective_public_url, platform.settings.apps_domain
     )
+    status = deployments.runtime_status(request.app.state.registry, ws, app.name)
+    if status is not None:
+        status.port_note = deployments.describe_ports(app, status)
     return schemas.App(
         name=app.name,
         git=app.git_url,
@@ -57,19 +57,25 @@ def app_out(request: Request, ws: str, app: models.App, latest: models.Build | N
         source_secret=app.source_secret,
         build_env=app.build_env,
         env=app.runtime_env,
+        secret_env=list(app.secret_env_keys or []),
         replicas=app.replicas,
         cpu=app.cpu,
         memory=app.memory,
         labels=app.labels,
+        group=app.group,
         route=schemas.Route(
             enabled=route["enabled"],
             hostname=app.route.get("hostname"),
             path=app.route.get("path"),
+            path_mode=app.route.get("path_mode") or "strip",
+            target_port=app.route.get("target_port"),
+            tls=app.route.get("tls"),
+            insecure_policy=app.route.get("insecure_policy"),
             urls=route["urls"],
         ),
         serving_build=app.serving_build,
         latest_build=build_out(app, latest) if latest else None,
-        status=deployments.runtime_status(request.app.state.registry, ws, app.name),
+        status=status,
         created_by=app.created_by,
         created_at=app.created_at,
     )
@@ -82,15 +88,20 @@ def _wake_builds(request: Request) -> None:
 
 @router.get("", response_model=list[schemas.App])
 def list_apps(
-    ws: WorkspaceName, request: Request, platform: PlatformDep, _: Access = require("apps/read")
+    ws: WorkspaceName,
+    request: Request,
+    platform: PlatformDep,
+    group: str | None = Query(default=None, description="only apps of this application group"),
+    label_selector: str | None = Query(
+        default=None, description="only apps whose labels match: team=risk,tier!=web,canary"
+    ),
+    _: Access = require("apps/read"),
 ) -> list[schemas.App]:
     """Apps with their latest build and serving revision."""
     with platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
-        return [
-            app_out(request, ws, app, builds.latest_build(session, app))
-            for app in apps.list_apps(session, workspace)
-        ]
+        found = apps.list_apps(session, workspace, group=group, label_selector=label_selector)
+        return [app_out(request, ws, app, builds.latest_build(session, app)) for app in found]
 
 
 @router.post("", response_model=schemas.App, status_code=status.HTTP_201_CREATED)
@@ -111,11 +122,21 @@ def create_app(
         source_secret=body.source_secret,
         build_env=body.build_env,
         runtime_env=body.env,
+        secret_env=body.secret_env,
         replicas=body.replicas,
         cpu=body.cpu,
         memory=body.memory,
         labels=body.labels,
-        route=apps.RouteSpec(body.route.enabled, body.route.hostname, body.route.path),
+        group=body.group,
+        route=apps.RouteSpec(
+            body.route.enabled,
+            body.route.hostname,
+            body.route.path,
+            body.route.path_mode,
+            body.route.target_port,
+            body.route.tls,
+            body.route.insecure_policy,
+        ),
     )
     with platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
@@ -126,10 +147,12 @@ def create_app(
             created_by=access.principal.user_name,
             secrets=platform.secrets,
             allow_local_git=platform.settings.allow_local_git,
+            serves_https=platform.settings.effective_public_url.startswith("https://"),
         )
         # Claimed inside the transaction: a host name another app has refuses the create.
         deployments.register_route(request.app.state.registry, ws, app)
         result = app_out(request, ws, app, first)
+        result.warnings = apps.source_warnings(session, platform.secrets, workspace, app)
     _wake_builds(request)
     return result
 
@@ -150,6 +173,72 @@ def app_detail(request: Request, platform: Platform, ws: str, app: str) -> schem
     with platform.transaction() as session:
         found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
         return app_out(request, ws, found, builds.latest_build(session, found))
+
+
+@router.patch("/{app}", response_model=schemas.AppUpdateResult)
+def update_app(
+    ws: WorkspaceName,
+    app: str,
+    body: schemas.AppPatch,
+    request: Request,
+    platform: PlatformDep,
+    access: Access = require("apps/write"),
+) -> schemas.AppUpdateResult:
+    """Change an app with a JSON merge patch (``application/merge-patch+json`` or plain JSON):
+    absent fields stay, ``null`` removes a setting. Everything is checked before anything is
+    stored. Replicas scale the serving revision in place; env, limits and target port roll
+    the serving build out again with zero downtime (the call returns once it serves, or says
+    why not while the old replicas keep serving); ref, context dir, source secret and build
+    env apply to the next build."""
+    registry = request.app.state.registry
+    with platform.transaction() as session:
+        workspace = workspaces.read_workspace(session, ws)
+        found = apps.read_app(session, workspace, app)
+        outcome = app_updates.update_app(
+            session,
+            workspace,
+            found,
+            body.as_patch(),
+            actor=access.principal.user_name,
+            secrets=platform.secrets,
+            serves_https=platform.settings.effective_public_url.startswith("https://"),
+        )
+        if outcome.route_changed:  # claimed before the commit: a taken hostname refuses it
+            deployments.register_route(registry, ws, found)
+    applied = deployments.apply_update(platform, registry, ws, app, outcome)
+    return schemas.AppUpdateResult(
+        app=app_detail(request, platform, ws, app),
+        changes=[schemas.AppChange(**c.as_dict()) for c in outcome.changes],
+        rollout=schemas.Rollout(
+            action=outcome.rollout.value, succeeded=applied.succeeded, message=applied.message
+        ),
+        next_build=outcome.next_build,
+        summary=app_updates.summarise(outcome),
+    )
+
+
+@router.get("/{app}/events", response_model=list[schemas.AppEvent])
+def list_app_events(
+    ws: WorkspaceName,
+    app: str,
+    platform: PlatformDep,
+    limit: int = Query(default=100, ge=1, le=1000),
+    _: Access = require("apps/read"),
+) -> list[schemas.AppEvent]:
+    """Who changed the app, when and what, and how its rollouts went; newest first."""
+    with platform.transaction() as session:
+        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        return [event_out(e) for e in app_events.list_events(session, found, limit=limit)]
+
+
+def event_out(event: models.AppEvent) -> schemas.AppEvent:
+    return schemas.AppEvent(
+        kind=event.kind,
+        actor=event.actor,
+        message=event.message,
+        changes=[schemas.AppChange(**change) for change in event.changes],
+        created_at=event.created_at,
+    )
 
 
 @router.delete("/{app}", status_code=status.HTTP_204_NO_CONTENT)
@@ -290,33 +379,5 @@ def read_app_logs(
     if not paths:
         raise Conflict(f"app {app!r} has no serving revision yet: see 'wharf app build list {app}'")
     return StreamingResponse(
-        _stream_replica_logs(request, paths, tail, follow), media_type="text/plain; charset=utf-8"
+        stream_replica_logs(request, paths, tail, follow), media_type="text/plain; charset=utf-8"
     )
-
-
-async def _stream_replica_logs(
-    request: Request, paths: list[Path], tail: int, follow: bool
-) -> AsyncIterator[bytes]:
-    offsets: dict[Path, int] = {}
-    for path in paths:
-        prefix = f"[{path.stem}] ".encode()
-        content = path.read_bytes() if path.exists() else b""
-        offsets[path] = len(content)
-        lines = content.splitlines()[-tail:] if tail else []
-        for line in lines:
-            yield prefix + line + b"\n"
-    while follow and not await request.is_disconnected():
-        for path in paths:
-            if not path.exists() or path.stat().st_size <= offsets[path]:
-                continue
-            with path.open("rb") as handle:
-                handle.seek(offsets[path])
-                chunk = handle.read()
-            complete, _, _rest = chunk.rpartition(b"\n")
-            if not complete:
-                continue
-            offsets[path] += len(complete) + 1
-            prefix = f"[{path.stem}] ".encode()
-            for line in complete.split(b"\n"):
-                yield prefix + line + b"\n"
-        await asyncio.sleep(FOLLOW_POLL_SECONDS)

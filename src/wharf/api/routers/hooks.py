@@ -2,7 +2,8 @@
 
 No bearer token: the secret in the URL authenticates, as OpenShift's build webhooks do (and a
 provider signature too when the app has a signing secret). The secret never reaches a log:
-:class:`RedactHookSecrets` masks it in the access log.
+Wharf's access line masks it with :func:`redact_hook_secret`, and :class:`RedactHookSecrets`
+does the same in uvicorn's access log when that one is on.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from wharf.services.platform import Platform
 
 router = APIRouter(tags=["webhooks"])
 
-MAX_BODY = 25 * 1024 * 1024
-"""GitHub's own limit for a delivery."""
+WEBHOOK_LIMIT = 25 * 1024 * 1024
+"""GitHub caps a webhook delivery at 25 MB; every git host Wharf knows sends less."""
+MAX_BODY = WEBHOOK_LIMIT
+"""GitHub's own limit for a delivery (BodyLimit stops larger bodies as they stream)."""
 
 _SECRET_IN_PATH = re.compile(r"^(/hooks/[^/]+/[^/]+/)[^/?]+")
 
@@ -74,13 +77,18 @@ async def receive_webhook(
     )
 
 
+def redact_hook_secret(path: str) -> str:
+    """``/hooks/ws/app/***/github`` for ``/hooks/ws/app/<secret>/github``; other paths as is."""
+    return _SECRET_IN_PATH.sub(r"\1***", path)
+
+
 class RedactHookSecrets(logging.Filter):
     """Masks the secret of webhook URLs in uvicorn's access log lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args: Any = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            masked = _SECRET_IN_PATH.sub(r"\1***", args[2])
+            masked = redact_hook_secret(args[2])
             if masked != args[2]:
                 record.args = (*args[:2], masked, *args[3:])
         return True
