@@ -41,10 +41,11 @@ test: install sandbox-check  ## install, then run the whole test suite
 	$(VENV)/bin/pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
-lint: install  ## ruff and mypy --strict
+lint: install  ## ruff, mypy --strict and the import-linter layer contracts
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install  ## format the code
 	$(VENV)/bin/ruff format src tests bench
@@ -57,4 +58,4 @@ docs: install  ## regenerate docs/settings.md and docs/cli.md
 	$(VENV)/bin/python -m wharf.docs
 
 clean:  ## remove the virtual environment and caches
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -3,11 +3,12 @@ that put them on a server's default datastore (as the CLI and SDK do before they
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.waiting import wait_until
 
 SCORE = """
 import csv, os, time
@@ -102,16 +103,14 @@ def wait_for_job(
 ) -> dict[str, Any]:
     """Poll a job until it ends (or reaches one of ``until``); its last state."""
     final = until or ("Completed", "Failed", "Canceled")
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def ended() -> dict[str, Any] | None:
         answer = http.get(
             f"/api/v1/workspaces/default/jobs/{name}",
             headers={"Authorization": f"Bearer {token}"},
         )
         assert answer.status_code == 200, answer.text
         job: dict[str, Any] = answer.json()
-        if job["status"] in final:
-            return job
-        if time.monotonic() > deadline:
-            raise AssertionError(f"job {name} is still {job['status']} after {timeout} s")
-        time.sleep(0.2)
+        return job if job["status"] in final else None
+
+    return wait_until(ended, timeout, f"job {name} to reach {' or '.join(final)}")

@@ -30,8 +30,28 @@ from wharf.services import bootstrap, members, tokens, users, workspaces
 from wharf.services.platform import Platform
 
 POSTGRES_URL = os.environ.get("WHARF_TEST_DATABASE_URL")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TIER_SKIPS = (
+    "WHARF_TEST_DATABASE_URL is not set",
+    "Node.js and npm are not installed",
+    "moto[server] is not installed",
+    "needs 'unshare -n'",
+)
+"""Skip reasons that mean a whole tier did not run: in CI (``CI=true``) each is a failure, so
+a tier cannot go missing from a green run without anyone noticing."""
 # Real storage servers (Azurite from npm, moto's S3 server), started once per session.
 __all__ = ["azure_container", "azurite", "s3_bucket", "s3_server"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and isinstance(report.longrepr, tuple):
+        reason = report.longrepr[2].removeprefix("Skipped: ")
+        if any(marker in reason for marker in TIER_SKIPS):
+            report.outcome = "failed"
+            report.longrepr = f"a tier was skipped in CI (CI=true): {reason}"
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from tests.processes import free_port
+from tests.waiting import wait_until
 from wharf.runtime.limits import (
     LimitSupport,
 )
@@ -197,18 +198,7 @@ def pid_exists(pid: int) -> bool:
 
 
 def assert_all_gone(pids: list[int], timeout: float = 5) -> None:
-    deadline = time.monotonic() + timeout
-    while any(pid_exists(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert [pid for pid in pids if pid_exists(pid)] == []
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+    wait_until(lambda: not any(pid_exists(pid) for pid in pids), timeout, f"{pids} to be gone")
 
 
 def serving_pids(registry: AppRegistry, key: AppKey = HELLO) -> list[int]:

@@ -14,7 +14,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import httpx
 import pytest
 
 from tests.processes import free_port, stop_group
+from tests.waiting import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite-blob"
@@ -85,16 +85,17 @@ STORAGE_SERVER_FIXTURES = ("azurite", "s3_server")
 
 def wait_until_answering(url: str, timeout: float, process: subprocess.Popen[bytes]) -> None:
     """Poll ``url`` until the server sends any HTTP response; fail early if it exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         if process.poll() is not None:
             raise AssertionError(f"the server exited with {process.returncode} before answering")
         try:
             httpx.get(url, timeout=2)
-            return
         except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {timeout} s")
+            return False
+        return True
+
+    wait_until(answers, timeout, f"{url} to answer")
 
 
 def install_azurite() -> Path:

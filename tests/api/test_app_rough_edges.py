@@ -23,7 +23,7 @@ def test_a_wrong_git_url_says_what_git_said(admin: Client, tmp_path: Path) -> No
 def test_a_missing_context_dir_is_refused_at_create_naming_the_folders(
     server: Server, admin: Client, tmp_path: Path
 ) -> None:
-    server.app.state.build_runner.stop()
+    server.platform.build_runner.stop()
     repo = tmp_path / "mono"
     make_repo(
         repo,

@@ -22,7 +22,7 @@ def repo(tmp_path: Path) -> str:
 
 
 def test_secret_env_is_write_only_and_encrypted(server: Server, admin: Client, repo: str) -> None:
-    server.app.state.build_runner.stop()  # the build is not what this test looks at
+    server.platform.build_runner.stop()  # the build is not what this test looks at
     created = admin.apps.create(
         repo, name="model", env={"MODE": "plain"}, secret_env={"API_KEY": VALUE, "B": "2"}
     )

@@ -16,7 +16,7 @@ from wharf.sdk import Client, InvalidRequestError, NotFoundError, PermissionDeni
 @pytest.fixture
 def model(server: Server, admin: Client, tmp_path: Path) -> Path:
     """App ``model`` whose Build #1 is cancelled (nothing serves: updates store settings)."""
-    server.app.state.build_runner.stop()
+    server.platform.build_runner.stop()
     repo = tmp_path / "model"
     make_repo(repo, {"requirements.txt": "\n", "app.py": "print('hi')\n"})
     admin.apps.create(

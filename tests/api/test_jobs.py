@@ -26,6 +26,7 @@ from tests.batchfiles import (
 )
 from tests.conftest import Server
 from tests.storage_servers import S3Server
+from tests.waiting import wait_until
 from wharf.services import roles, workspaces
 
 pytestmark = pytest.mark.timeout(240)
@@ -290,7 +291,11 @@ def test_cancel_stops_a_running_job_within_seconds(api: Api) -> None:
     }
     name = api.invoke(json=body).json()["name"]
     wait_for_job(api.http, api.token, name, 60, until=("Running",))
-    time.sleep(1)
+    wait_until(
+        lambda: api("GET", f"/jobs/{name}").json()["progress"]["mini_batches_running"] > 0,
+        30,
+        "a mini-batch to run",
+    )
     asked = api("POST", f"/jobs/{name}/cancel")
     assert asked.status_code == 200
     assert asked.json()["status"] in ("CancelRequested", "Canceled")

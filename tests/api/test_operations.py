@@ -160,7 +160,7 @@ def test_the_deep_check_fails_with_503_and_says_which_check_failed(
         httpx.Client(transport=transport, base_url="http://testserver") as http,
     ):
         assert http.get("/api/v1/health").status_code == 200  # the cheap one is unaffected
-        app.state.job_runner.stop()  # its threads end, as a crashed runner's would
+        app.state.platform.job_runner.stop()  # its threads end, as a crashed runner's would
         answer = http.get("/api/v1/ready")
         assert answer.status_code == 503
         body = answer.json()

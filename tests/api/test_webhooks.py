@@ -24,7 +24,7 @@ from wharf.services import apps, builds, workspaces
 def hooked(server: Server, admin: Client, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """An app on branch ``trunk`` whose Build #1 is cancelled, with builds left waiting (the
     build runner is stopped, so the tests see exactly what the webhooks queue)."""
-    server.app.state.build_runner.stop()
+    server.platform.build_runner.stop()
     repo = tmp_path / "model"
     make_repo(repo, {"requirements.txt": "\n", "app.py": "print('hi')\n"})
     admin.apps.create(repo.as_uri(), name="model", route={"enabled": False})

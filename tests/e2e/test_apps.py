@@ -9,14 +9,14 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.gitrepos import commit_files, git
-from tests.processes import RunningWharf, run_wharf_up
+from tests.processes import RunningWharf, is_descendant, run_wharf_up
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -50,22 +50,13 @@ def app_status(wharf: RunningWharf, name: str) -> dict[str, object]:
     return status
 
 
-def wait_for(predicate: object, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.3)
-    raise AssertionError("condition not reached in time")
-
-
 def test_init_commit_create_then_curl_the_route(tmp_path: Path) -> None:
     with run_wharf_up(tmp_path) as wharf:
         project = init_project(wharf, tmp_path)
         created = wharf.cli("app", "create", "--git", project.as_uri(), "--replicas", "2", "--wait")
         assert created.returncode == 0, created.stdout + created.stderr
         assert "Build #1 is complete" in created.stdout
-        wait_for(lambda: app_status(wharf, "my-model")["ready"] == 2)
+        wait_until(lambda: app_status(wharf, "my-model")["ready"] == 2)
 
         route = f"{wharf.url}/apps/default/my-model/predictions"
         answer = subprocess.run([*CURL, route], capture_output=True, text=True, check=True)
@@ -89,24 +80,19 @@ def test_init_commit_create_then_curl_the_route(tmp_path: Path) -> None:
         assert "#1 Complete" in listed.stdout
 
         # kill -9 of one of two replicas: the route keeps answering; the replica comes back.
-        victim = int(
-            subprocess.run(
-                ["pgrep", "-f", "-o", "gunicorn wsgi:application"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.split()[0]
-        )
+        # The victim comes from the app's status, and must be of this test's own server.
+        victim = app_status(wharf, "my-model")["replicas"][0]["pid"]
+        assert is_descendant(victim, wharf.process.pid)
         os.kill(victim, signal.SIGKILL)
         failures = sum(httpx.post(route, json={"data": 1}).status_code != 200 for _ in range(60))
         assert failures == 0
-        wait_for(lambda: app_status(wharf, "my-model")["ready"] == 2)
+        wait_until(lambda: app_status(wharf, "my-model")["ready"] == 2)
         assert app_status(wharf, "my-model")["restarts"] == 1
 
     # Stopping wharf up stops the replicas; starting it again brings the app back.
     with run_wharf_up(tmp_path) as wharf:
         route = f"{wharf.url}/apps/default/my-model/predictions"
-        wait_for(lambda: httpx.post(route, json={}).status_code == 200)
+        wait_until(lambda: httpx.post(route, json={}).status_code == 200)
         assert app_status(wharf, "my-model")["revision"] == "build-1"
 
 
@@ -175,14 +161,14 @@ def test_custom_hostname_and_path_and_no_route(tmp_path: Path) -> None:
         )
         assert hidden.returncode == 0, hidden.stderr
         port = wharf.url.rsplit(":", 1)[1]
-        wait_for(lambda: app_status(wharf, "heart")["ready"] == 1)
+        wait_until(lambda: app_status(wharf, "heart")["ready"] == 1)
         on_custom = httpx.post(
             f"{wharf.url}/predictions", json={}, headers={"Host": f"models.example.org:{port}"}
         )
         assert on_custom.json() == {"prediction": "not implemented"}
         elsewhere = httpx.get(f"{wharf.url}/status", headers={"Host": "models.example.org"})
         assert elsewhere.status_code == 404, "only the route's path is served on that host"
-        wait_for(lambda: app_status(wharf, "hidden")["ready"] == 1)
+        wait_until(lambda: app_status(wharf, "hidden")["ready"] == 1)
         assert (
             httpx.post(f"{wharf.url}/apps/default/hidden/predictions", json={}).status_code == 404
         )

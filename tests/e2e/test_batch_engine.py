@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.waiting import wait_until
 from wharf.batch.components import ComponentJob, parse_component_spec, run_component
 from wharf.batch.engine import BatchJob, JobResult, run_job
 from wharf.batch.launch import ModelProject, Scorer, ScoringScript
@@ -110,14 +111,6 @@ def is_running(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != "Z"  # a zombie has exited; only its parent's reaping is left
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import csv
 import io
 import os
 import signal
-import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 
 from tests.batchfiles import SCORE, create_data_asset, upload_folder, write_code, write_csv_files
 from tests.processes import run_wharf_up
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -38,16 +38,6 @@ def worker_pids(job: str) -> list[int]:
         if b"serve" in command and job.encode() in command:
             found.append(int(entry.name))
     return found
-
-
-def wait_until(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
 def read_job(http: httpx.Client, name: str) -> dict[str, Any]:

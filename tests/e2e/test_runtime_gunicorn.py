@@ -24,8 +24,8 @@ from tests.runtime_support import (
 )
 from wharf.runtime.limits import ResourceLimits, detect_limit_support
 from wharf.runtime.registry import AppRegistry
-from wharf.runtime.replica import ReplicaState
 from wharf.runtime.specs import Backoff, ProcessSpec, RevisionSpec
+from wharf.states import ReplicaState
 
 pytestmark = pytest.mark.e2e
 

@@ -39,9 +39,9 @@ from wharf.runtime.limits import (
     rlimit_support,
 )
 from wharf.runtime.registry import AppRegistry, RolloutResult
-from wharf.runtime.replica import ReplicaState
 from wharf.runtime.replicas import ReplicaSet
 from wharf.runtime.specs import Backoff, Endpoint, ProcessSpec, RevisionSpec
+from wharf.states import ReplicaState
 
 pytestmark = pytest.mark.e2e
 
@@ -291,8 +291,13 @@ def test_switch_waits_for_in_flight_requests_to_the_old_revision(tmp_path: Path)
                     httpx.get(f"{url}/apps/default/hello/slow?2", timeout=20)
                 )
             )
+            match = registry.resolve("127.0.0.1", "/apps/default/hello/slow")
+            assert match is not None
+            assert match.target is not None
+            old = match.target.current
+            assert old is not None
             request.start()
-            time.sleep(0.5)
+            wait_until(lambda: old.in_flight > 0, 10, "the slow request to be in flight")
             result = registry.deploy(HELLO, revision(tmp_path, "2"), ready_timeout=20)
             request.join(20)
             assert result.succeeded

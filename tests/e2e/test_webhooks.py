@@ -21,6 +21,7 @@ from tests.e2e.serving import init_project
 from tests.gitrepos import commit_files, git
 from tests.hookpayloads import SIGNING, provider_request
 from tests.processes import RunningWharf, run_wharf_up
+from tests.waiting import wait_until
 from wharf.sdk import Client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
@@ -61,15 +62,6 @@ class Hammer:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(30)
-
-
-def wait_until(predicate: object, timeout: float = 120, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not reached in {timeout} s")
 
 
 def client_of(wharf: RunningWharf) -> Client:
@@ -113,7 +105,7 @@ def test_pushes_from_every_git_host_roll_out_with_no_failed_request(tmp_path: Pa
         )
         assert created.returncode == 0, created.stdout + created.stderr
         route = f"{wharf.url}/apps/default/model/predictions"
-        wait_until(lambda: predicts(route, "not implemented"), what="build #1 serving")
+        wait_until(lambda: predicts(route, "not implemented"), 120, "build #1 serving")
 
         generated = wharf.cli("app", "webhook", "signing-secret", "model", "--value-stdin")
         assert generated.returncode != 0  # no stdin given: one plain line, no traceback
@@ -132,7 +124,7 @@ def test_pushes_from_every_git_host_roll_out_with_no_failed_request(tmp_path: Pa
                 value = f"from {provider}"
                 result = push(project, urls, provider, {"prediction.py": PREDICTION % value})
                 assert result["build"] == number
-                wait_until(lambda v=value: hammer.answers[v] > 0, what=f"{provider} push serving")
+                wait_until(lambda v=value: hammer.answers[v] > 0, 120, f"{provider} push serving")
                 build = client.builds.wait("model", number)
                 assert (build.phase, build.trigger) == ("Complete", f"webhook:{provider}")
                 assert build.environment_reused
@@ -149,9 +141,12 @@ def test_pushes_from_every_git_host_roll_out_with_no_failed_request(tmp_path: Pa
             build = client.builds.wait("model", int(str(crash["build"])))
             wait_until(
                 lambda: "did not start" in client.builds.get("model", 7).message,
-                what="the failed rollout on build #7",
+                120,
+                "the failed rollout on build #7",
             )
-            time.sleep(1)
+            # the route keeps answering after the failed rollout, not only until it
+            answered = hammer.answers.total()
+            wait_until(lambda: hammer.answers.total() >= answered + 20, 60, "20 more answers")
         assert build.phase == "Complete"
         assert hammer.failures == []
         assert set(hammer.answers) == {"from generic"}

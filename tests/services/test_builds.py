@@ -10,8 +10,9 @@ from tests.conftest import Server
 from tests.gitrepos import commit_files, git, make_repo
 from wharf.errors import Conflict, Invalid
 from wharf.services import apps, builds, workspaces
-from wharf.services.build_runner import run_build
+from wharf.states import BuildPhase
 from wharf.store.models import Build
+from wharf.workers.builds import run_build
 
 APP_PY = """\
 import os
@@ -70,7 +71,7 @@ def test_create_uses_the_default_branch_and_queues_build_1(
     with server.platform.transaction() as session:
         app = apps.read_app(session, workspaces.read_workspace(session, "default"), name)
         assert app.git_ref == "trunk"
-        assert builds.list_builds(session, app)[0].phase == builds.PENDING
+        assert builds.list_builds(session, app)[0].phase == BuildPhase.PENDING
 
 
 def test_a_build_completes_and_a_code_only_change_reuses_the_environment(
@@ -79,7 +80,7 @@ def test_a_build_completes_and_a_code_only_change_reuses_the_environment(
     path, url = repo
     name, _ = create(server, url)
     first = claim_and_run(server)
-    assert first.phase == builds.COMPLETE, read_log(server, name, 1)
+    assert first.phase == BuildPhase.COMPLETE, read_log(server, name, 1)
     assert first.message == "Build #1 is complete"
     assert first.commit_sha is not None
     assert len(first.commit_sha) == 40
@@ -90,7 +91,7 @@ def test_a_build_completes_and_a_code_only_change_reuses_the_environment(
         app = apps.read_app(session, workspaces.read_workspace(session, "default"), name)
         builds.start_build(session, app, trigger="manual", created_by="admin")
     second = claim_and_run(server)
-    assert (second.number, second.phase, second.commit_sha) == (2, builds.COMPLETE, sha)
+    assert (second.number, second.phase, second.commit_sha) == (2, BuildPhase.COMPLETE, sha)
     assert second.environment_reused
     assert second.environment_key == first.environment_key
 
@@ -110,7 +111,7 @@ def test_nothing_to_build_says_what_was_looked_for(server: Server, tmp_path: Pat
     url = make_repo(tmp_path / "docs-only", {"README.md": "# just docs\n"})
     name, _ = create(server, url)
     failed = claim_and_run(server)
-    assert failed.phase == builds.FAILED
+    assert failed.phase == BuildPhase.FAILED
     assert "requirements.txt" in failed.message
     assert "pyproject.toml" in failed.message
     assert failed.message in read_log(server, name, 1)
@@ -121,7 +122,7 @@ def test_a_missing_context_dir_fails_the_build(server: Server, repo: tuple[Path,
     commit = git(repo[0], "rev-parse", "HEAD")
     create(server, repo[1], context_dir="service", ref=commit)
     failed = claim_and_run(server)
-    assert failed.phase == builds.FAILED
+    assert failed.phase == BuildPhase.FAILED
     assert "context dir 'service' does not exist" in failed.message
 
 
@@ -161,7 +162,7 @@ def test_cancel_a_pending_build(server: Server, repo: tuple[Path, str]) -> None:
     name, _ = create(server, repo[1])
     with server.platform.transaction() as session:
         app = apps.read_app(session, workspaces.read_workspace(session, "default"), name)
-        assert builds.cancel_build(session, app, 1).phase == builds.CANCELLED
+        assert builds.cancel_build(session, app, 1).phase == BuildPhase.CANCELLED
         with pytest.raises(Conflict, match="already Cancelled"):
             builds.cancel_build(session, app, 1)
         assert builds.claim_next_build(session) is None
@@ -171,3 +172,11 @@ def test_derived_names() -> None:
     assert apps.derive_app_name("https://git.example.org/team/Heart-Model.git") == "heart-model"
     assert apps.derive_app_name("git@github.com:team/my_app.git") == "my-app"
     assert apps.derive_app_name("file:///srv/repos/2024-scorer") == "scorer"
+
+
+def test_the_runners_are_held_by_the_platform_and_alive_until_stopped(server: Server) -> None:
+    runners = (server.platform.build_runner, server.platform.job_runner)
+    assert all(runner.alive() for runner in runners)
+    for runner in runners:
+        runner.stop()
+    assert not any(runner.alive() for runner in runners)

@@ -12,6 +12,7 @@ from wharf.config import Settings
 from wharf.services import jobs, workspaces
 from wharf.services.job_state import DatabaseStateStore
 from wharf.services.platform import Platform, start_platform
+from wharf.states import JobStatus
 from wharf.store.models import Job
 
 PLAN = [
@@ -28,7 +29,7 @@ def platform(settings: Settings) -> Iterator[Platform]:
     platform.close()
 
 
-def add_job(platform: Platform, name: str, status: str = jobs.QUEUED) -> int:
+def add_job(platform: Platform, name: str, status: JobStatus = JobStatus.QUEUED) -> int:
     with platform.transaction() as session:
         workspace = workspaces.read_workspace(session, "default")
         job = Job(
@@ -81,19 +82,19 @@ def test_claim_cancel_and_recovery_are_compare_and_set(platform: Platform) -> No
         assert claimed is not None
         assert claimed.id == first
         assert claimed.started_at is not None
-        assert jobs.advance_job(session, first, jobs.RUNNING)
+        assert jobs.advance_job(session, first, JobStatus.RUNNING)
         workspace = workspaces.read_workspace(session, "default")
-        assert jobs.cancel_job(session, workspace, "second").status == jobs.CANCELED
+        assert jobs.cancel_job(session, workspace, "second").status == JobStatus.CANCELED
         assert jobs.claim_next_job(session).id == third  # type: ignore[union-attr]
-        assert jobs.cancel_job(session, workspace, "third").status == jobs.CANCEL_REQUESTED
-        assert not jobs.advance_job(session, third, jobs.RUNNING), "a cancel came first"
+        assert jobs.cancel_job(session, workspace, "third").status == JobStatus.CANCEL_REQUESTED
+        assert not jobs.advance_job(session, third, JobStatus.RUNNING), "a cancel came first"
         assert jobs.cancel_requested_ids(session, [first, third]) == [third]
     with platform.transaction() as session:
         assert jobs.recover_interrupted_jobs(session) == (1, 1)
         resumed = session.get(Job, first)
         assert resumed is not None
-        assert (resumed.status, resumed.resumed) == (jobs.QUEUED, 1)
-        assert session.get(Job, third).status == jobs.CANCELED  # type: ignore[union-attr]
+        assert (resumed.status, resumed.resumed) == (JobStatus.QUEUED, 1)
+        assert session.get(Job, third).status == JobStatus.CANCELED  # type: ignore[union-attr]
         assert session.get(Job, second).finished_at is not None  # type: ignore[union-attr]
-        assert jobs.finish_job(session, first, jobs.COMPLETED)
-        assert not jobs.finish_job(session, first, jobs.FAILED), "a job ends once"
+        assert jobs.finish_job(session, first, JobStatus.COMPLETED)
+        assert not jobs.finish_job(session, first, JobStatus.FAILED), "a job ends once"

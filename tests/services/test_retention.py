@@ -13,8 +13,9 @@ from tests.conftest import Server
 from tests.gitrepos import commit_files, make_repo
 from wharf.build.environments import LAST_USED_FILE
 from wharf.services import apps, builds, retention, workspaces
-from wharf.services.build_runner import run_build
+from wharf.states import BuildPhase
 from wharf.store.models import Build
+from wharf.workers.builds import run_build
 
 DAY = 86400.0
 
@@ -35,7 +36,7 @@ def run_next_build(server: Server) -> Build:
 @pytest.fixture
 def three_builds(server: Server, tmp_path: Path) -> list[Build]:
     """App ``hello`` with builds #1..#3 Complete (#1 serves), code-only changes."""
-    server.app.state.build_runner.stop()
+    server.platform.build_runner.stop()
     repo = tmp_path / "hello"
     make_repo(repo, {"requirements.txt": "\n", "app.py": "print('hi')\n"})
     with server.platform.transaction() as session:
@@ -55,7 +56,7 @@ def three_builds(server: Server, tmp_path: Path) -> list[Build]:
             app.serving_build = 1
             builds.start_build(session, app, trigger="manual", created_by="admin")
         done.append(run_next_build(server))
-    assert [b.phase for b in done] == [builds.COMPLETE] * 3
+    assert [b.phase for b in done] == [BuildPhase.COMPLETE] * 3
     return done
 
 

@@ -20,8 +20,9 @@ from tests.gitserver import private_git_server
 from tests.secretsearch import CommandLines, files_under, find_secrets
 from wharf.sdk import Client, ConflictError, InvalidRequestError, NotFoundError
 from wharf.services import builds
-from wharf.services.build_runner import run_build
+from wharf.states import BuildPhase
 from wharf.store.models import Build
+from wharf.workers.builds import run_build
 
 TOKEN = "ghp_wharfTestToken0123456789abcdefXYZ"
 
@@ -42,7 +43,7 @@ def bare_root(tmp_path: Path) -> Path:
 def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
     server: Server, admin: Client, bare_root: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server.app.state.build_runner.stop()  # the test runs the build itself, to watch it
+    server.platform.build_runner.stop()  # the test runs the build itself, to watch it
     caplog.set_level("DEBUG")
     leftovers = set(Path(tempfile.gettempdir()).glob("wharf-git-*"))
     with private_git_server(bare_root, "deployer", TOKEN) as git_server:
@@ -71,7 +72,7 @@ def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
         with server.platform.transaction() as session:
             build = session.get(Build, build_id)
             assert build is not None
-            assert build.phase == builds.COMPLETE, build.message
+            assert build.phase == BuildPhase.COMPLETE, build.message
         assert any(status == 401 for _, _, status in git_server.requests)
         assert any(status == 200 for _, _, status in git_server.requests)
 
@@ -98,7 +99,7 @@ def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
 def test_source_secrets_are_checked_and_kept_while_apps_use_them(
     server: Server, admin: Client, tmp_path: Path
 ) -> None:
-    server.app.state.build_runner.stop()
+    server.platform.build_runner.stop()
     with pytest.raises(InvalidRequestError, match=r"password .*or an SSH private key"):
         admin.source_secrets.create("empty")
     with pytest.raises(InvalidRequestError, match="does not look like one"):

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from wharf.api.bodylimit import BodyLimit, route_limits
+from wharf.api.docs_page import install_docs_page
 from wharf.api.middleware import RequestObserver
 from wharf.api.problems import install_problem_handlers
 from wharf.api.routers import ROUTERS, hooks, metrics
@@ -19,13 +20,12 @@ from wharf.logfiles import LogRotation
 from wharf.metrics import Metrics
 from wharf.runtime.proxy import RouteProxy
 from wharf.runtime.registry import AppRegistry
-from wharf.services.build_runner import BuildRunner
 from wharf.services.deployments import deploy_build, restore_apps
-from wharf.services.job_runner import JobRunner
 from wharf.services.platform import start_platform, warn_about_sandbox
 from wharf.services.platform_state import read_platform_state
 from wharf.services.retention import RetentionLoop
 from wharf.version import __version__
+from wharf.workers import BuildRunner, JobRunner
 
 API_PREFIX = "/api/v1"
 
@@ -46,12 +46,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Webhook URLs carry a secret: mask it in the access log while this app runs.
     redact = hooks.RedactHookSecrets()
     logging.getLogger("uvicorn.access").addFilter(redact)
-    runner = BuildRunner(platform, on_complete=deploy)
-    await run_in_threadpool(runner.start)
-    app.state.build_runner = runner
+    build_runner = BuildRunner(platform, on_complete=deploy)
+    await run_in_threadpool(build_runner.start)
+    platform.build_runner = build_runner
     job_runner = JobRunner(platform)
     await run_in_threadpool(job_runner.start)
-    app.state.job_runner = job_runner
+    platform.job_runner = job_runner
     housekeeping = RetentionLoop(platform)
     housekeeping.start()
     # Apps come back on their serving builds in the background: the API answers meanwhile.
@@ -63,7 +63,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await run_in_threadpool(housekeeping.stop)
         await run_in_threadpool(job_runner.stop)
-        await run_in_threadpool(runner.stop)
+        await run_in_threadpool(build_runner.stop)
         await run_in_threadpool(registry.close)
         platform.metrics.unwatch_state()
         platform.close()
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Apps from git and batch endpoints, self-hosted.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url=f"{API_PREFIX}/docs",
+        docs_url=None,  # served by install_docs_page, with its assets from the package
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last, so outermost: app-route traffic gets a request id and an access line too.
     app.add_middleware(RequestObserver, metrics=app_metrics)
     install_problem_handlers(app)
+    install_docs_page(app, API_PREFIX)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(hooks.router)  # /hooks/...: called by git hosts, outside the API

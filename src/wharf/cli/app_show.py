@@ -13,7 +13,7 @@ from wharf.schemas.apps import App, AppEvent
 
 
 def _status(app: App) -> dict[str, Any]:
-    return app.status or {}
+    return app.status.model_dump(mode="json") if app.status else {}
 
 
 def _line(label: str, value: object) -> None:

@@ -22,6 +22,7 @@ from wharf.cli.app_changes import parse_pairs
 from wharf.cli.app_show import show_app
 from wharf.cli.webhooks import webhook_app
 from wharf.sdk import InvalidRequestError
+from wharf.states import AppPhase, BuildPhase
 
 app = typer.Typer(
     help="Apps built from git: create, list, show, delete, builds.", no_args_is_help=True
@@ -37,13 +38,13 @@ app.command("events")(app_changes.events)
 
 
 def _status(app: object, field: str, default: object = "-") -> object:
-    status = getattr(app, "status", None) or {}
-    return status.get(field, default)
+    status = getattr(app, "status", None)
+    return default if status is None else getattr(status, field)
 
 
 APP_COLUMNS = [
     ("NAME", lambda a: a.name),
-    ("PHASE", lambda a: _status(a, "reason") or _status(a, "phase", "NotDeployed")),
+    ("PHASE", lambda a: _status(a, "reason") or _status(a, "phase", AppPhase.NOT_DEPLOYED)),
     (
         "BUILD",
         lambda a: f"#{a.latest_build.number} {a.latest_build.phase}" if a.latest_build else "-",
@@ -202,7 +203,7 @@ def _follow(client: object, app_name: str, number: int, output: OutputFormat) ->
         build = client.builds.wait(app_name, number, serving=True)
     if output is OutputFormat.json:
         emit(build, output, BUILD_COLUMNS)
-    if build.phase != "Complete":
+    if build.phase is not BuildPhase.COMPLETE:
         print_error(f"Build #{number} {build.phase}: {build.message}")
         if output is OutputFormat.table:
             typer.echo(f"The full log: wharf app build logs {app_name} {number}", err=True)
@@ -353,5 +354,5 @@ def cancel(
         build = client.builds.cancel(app_name, number)
     print_success(
         f"Build #{number} of {app_name}: {build.phase}"
-        + (" (stopping)" if build.phase == "Running" else "")
+        + (" (stopping)" if build.phase is BuildPhase.RUNNING else "")
     )

@@ -25,6 +25,7 @@ from wharf.cli._output import (
 )
 from wharf.sdk import InvalidRequestError, Job
 from wharf.sdk._jobs import JobHandler, LineHandler, describe_progress
+from wharf.states import JobStatus
 
 app = typer.Typer(help="Batch jobs: list, show, stream, cancel, download.", no_args_is_help=True)
 
@@ -155,7 +156,7 @@ def _live_handlers(follow_log: bool) -> Iterator[tuple[LineHandler | None, JobHa
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=error_console, transient=False) as bar:
-        task = bar.add_task("Queued", total=None, extra="")
+        task = bar.add_task(JobStatus.QUEUED, total=None, extra="")
 
         def on_update(job: Job) -> None:
             p = job.progress
@@ -197,7 +198,7 @@ def stream_job(
         emit(final, output, JOB_COLUMNS)
     elif error_console.is_terminal:
         typer.echo(describe_progress(final))
-    if final.status == "Completed":
+    if final.status is JobStatus.COMPLETED:
         if output is OutputFormat.table:
             print_success(f"job {final.name} Completed")
         return

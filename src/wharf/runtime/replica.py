@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
 from wharf.logfiles import LogRotation, rotate_if_large
@@ -31,27 +30,13 @@ from wharf.runtime.confinement import Confinement
 from wharf.runtime.launcher import build_launch_argv
 from wharf.runtime.limits import EnforcedLimits, LimitSupport, ResourceLimits
 from wharf.runtime.specs import Backoff, CommandFactory, Endpoint, Launchable
+from wharf.states import ReplicaState as ReplicaState  # also named here, beside ReplicaStatus
 
 logger = logging.getLogger("wharf.replicas")
 
 LOOPBACK = "127.0.0.1"
 _TICK = 0.05
 _LOG_TAIL_BYTES = 16384
-
-
-class ReplicaState(StrEnum):
-    STARTING = "Starting"
-    """Spawned for the first time; not answering HTTP yet."""
-    READY = "Ready"
-    """Answers HTTP: receives traffic."""
-    CRASHED = "Crashed"
-    """Exited on its own; waiting out the backoff before it is started again."""
-    OOM_KILLED = "OOMKilled"
-    """Killed for going over its memory limit; waiting out the backoff."""
-    RESTARTING = "Restarting"
-    """Spawned again after an exit; not answering HTTP yet."""
-    STOPPED = "Stopped"
-    """Stopped on purpose; its processes are gone."""
 
 
 @dataclass(frozen=True)

@@ -8,22 +8,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
 
 from wharf.logfiles import LogRotation
 from wharf.runtime.limits import EnforcedLimits, LimitSupport
-from wharf.runtime.replica import Replica, ReplicaState, ReplicaStatus
+from wharf.runtime.replica import Replica, ReplicaStatus
 from wharf.runtime.specs import Endpoint, RevisionSpec, as_command_factory
-
-_EXITED = (ReplicaState.CRASHED, ReplicaState.OOM_KILLED)
-
-SetPhase = Literal["Progressing", "Ready", "Degraded", "Stopped"]
+from wharf.states import AppPhase, ReplicaState
 
 
 @dataclass(frozen=True)
 class ReplicaSetStatus:
     revision: str
-    phase: SetPhase
+    phase: AppPhase
     """``Ready``: every replica answers. ``Progressing``: some are still starting.
     ``Degraded``: some exited and wait to restart. ``Stopped``: all stopped."""
     reason: str | None
@@ -148,7 +144,7 @@ class ReplicaSet:
         """Whether some replica has exited ``limit`` times or more."""
         for replica in self.replicas:
             status = replica.status()
-            exited = status.restarts + (status.state in _EXITED)
+            exited = status.restarts + status.state.exited
             if exited >= limit:
                 return True
         return False
@@ -193,22 +189,19 @@ class ReplicaSet:
         replicas = tuple(replica.status() for replica in self.replicas)
         ready = sum(1 for r in replicas if r.state is ReplicaState.READY)
         stopped = all(r.state is ReplicaState.STOPPED for r in replicas) and bool(replicas)
-        waiting = [
-            r for r in replicas if r.state in (ReplicaState.CRASHED, ReplicaState.OOM_KILLED)
-        ]
-        phase: SetPhase
+        waiting = [r for r in replicas if r.state.exited]
         reason = message = None
         if stopped:
-            phase = "Stopped"
+            phase = AppPhase.STOPPED
         elif ready == len(replicas):
-            phase = "Ready"
+            phase = AppPhase.READY
         elif waiting:
-            phase = "Degraded"
+            phase = AppPhase.DEGRADED
         else:
-            phase = "Progressing"
+            phase = AppPhase.PROGRESSING
         troubled = waiting or [r for r in replicas if r.state is not ReplicaState.READY]
         failed = next((r for r in troubled if r.last_exit is not None), None)
-        if phase != "Ready" and failed is not None and failed.last_exit is not None:
+        if phase is not AppPhase.READY and failed is not None and failed.last_exit is not None:
             reason = failed.last_exit.reason
             message = f"replica {failed.index} {failed.last_exit.message}"
             if failed.restarts:

@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints
 
 from wharf.schemas.common import RequestModel, ResponseModel
 from wharf.schemas.text import EnvMap, Name, Tags
+from wharf.states import AppPhase, BuildPhase, ReplicaState
 
 GitUrl = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 
@@ -119,7 +120,7 @@ class BuildStart(RequestModel):
 class Build(ResponseModel):
     app: str
     number: int
-    phase: str
+    phase: BuildPhase
     trigger: str
     ref: str
     commit_sha: str | None = None
@@ -152,6 +153,54 @@ class Route(ResponseModel):
     urls: list[str]
 
 
+class LimitStatus(ResponseModel):
+    """One requested limit and whether, and how, this machine enforces it."""
+
+    requested: str = Field(description="as asked for: 256Mi, 500m")
+    enforced: bool
+    how: str = Field(description="the mechanism, or why the limit is not enforced")
+
+
+class ReplicaExit(ResponseModel):
+    """How a replica's process last ended."""
+
+    reason: str = Field(description="OOMKilled, Error, Completed, Killed or StartFailed")
+    message: str
+
+
+class ReplicaStatus(ResponseModel):
+    """One replica of the revision the app status describes."""
+
+    index: int
+    state: ReplicaState
+    pid: int | None = Field(default=None, description="its main process, while one runs")
+    port: int | None = None
+    restarts: int
+    last_exit: ReplicaExit | None = None
+
+
+class AppStatus(ResponseModel):
+    """What the app's replicas are doing now: those of the serving revision or, before one
+    serves, of the revision being rolled out."""
+
+    phase: AppPhase
+    revision: str | None = Field(default=None, description="the serving revision (build-N)")
+    rolling_out: str | None = Field(default=None, description="a revision being rolled out")
+    ready: int
+    desired: int
+    restarts: int
+    reason: str | None = Field(default=None, description="why not Ready, in one word")
+    message: str | None = None
+    limits: dict[str, LimitStatus] = Field(
+        default_factory=dict, description="memory and cpu: requested and enforced"
+    )
+    last_rollout_failure: str | None = Field(
+        default=None, description="why the last rollout failed (the previous revision serves)"
+    )
+    replicas: list[ReplicaStatus] = Field(default_factory=list)
+    port_note: str | None = Field(default=None, description="which port the replicas serve on")
+
+
 class App(ResponseModel):
     name: str
     git: str
@@ -171,9 +220,8 @@ class App(ResponseModel):
     route: Route
     serving_build: int | None = Field(description="the build whose revision serves traffic")
     latest_build: Build | None = None
-    status: dict[str, Any] | None = Field(
-        default=None,
-        description="replicas now: phase, ready/desired, restarts, reason, enforced limits",
+    status: AppStatus | None = Field(
+        default=None, description="replicas now (none while the server has no revision of it)"
     )
     created_by: str | None = None
     created_at: datetime

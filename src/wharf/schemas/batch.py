@@ -14,19 +14,10 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from wharf.schemas.common import RequestModel, ResponseModel
 from wharf.schemas.text import Description, Name, Tags
+from wharf.states import JobStatus
 
 DeploymentType = Literal["model", "component", "pipeline"]
 DeploymentKind = Literal["scoring_script", "model_project", "component", "mlflow_model", "pipeline"]
-JobStatus = Literal[
-    "Queued",
-    "Preparing",
-    "Running",
-    "Finalizing",
-    "Completed",
-    "Failed",
-    "CancelRequested",
-    "Canceled",
-]
 DataType = Literal["uri_file", "uri_folder"]
 ComponentInputType = Literal["uri_file", "uri_folder", "string", "boolean", "number", "integer"]
 Scalar = str | bool | int | float

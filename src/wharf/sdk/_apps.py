@@ -18,11 +18,10 @@ from wharf.schemas.webhooks import (
     WebhookUrls,
 )
 from wharf.sdk._errors import ServerUnavailableError, WharfError, error_from_problem
+from wharf.states import BuildPhase
 
 if TYPE_CHECKING:
     from wharf.sdk._client import Client
-
-FINAL_PHASES = ("Complete", "Failed", "Error", "Cancelled")
 
 
 class AppOperations:
@@ -209,8 +208,8 @@ class BuildOperations:
         deadline = time.monotonic() + timeout
         while True:
             build = self.get(app, number)
-            rolled = build.phase != "Complete" or build.rollout is not None
-            if build.phase in FINAL_PHASES and (rolled or not serving):
+            rolled = build.phase is not BuildPhase.COMPLETE or build.rollout is not None
+            if build.phase.ended and (rolled or not serving):
                 return build
             if time.monotonic() > deadline:
                 raise WharfError(

@@ -20,17 +20,18 @@ from wharf.sdk._errors import (
     WharfError,
     error_from_problem,
 )
+from wharf.states import JobStatus
 
 if TYPE_CHECKING:
     from wharf.sdk._client import Client
 
-FINAL_STATES = ("Completed", "Failed", "Canceled")
+FINAL_STATES = tuple(status for status in JobStatus if status.ended)
 """States a job never leaves."""
 
 
 def is_final(job: Job) -> bool:
     """Whether the job has ended (Completed, Failed or Canceled)."""
-    return job.status in FINAL_STATES
+    return job.status.ended
 
 
 LineHandler = Callable[[str], None]

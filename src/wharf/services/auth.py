@@ -39,16 +39,33 @@ def authorize_workspace(
     workspace = workspaces.read_workspace(session, workspace_name)
     if principal.is_admin:
         return workspace
-    role_name = session.scalar(
-        select(Membership.role).where(
-            Membership.workspace_id == workspace.id, Membership.user_id == principal.user_id
-        )
-    )
+    role_name, patterns = _role_in(session, principal, workspace)
     if role_name is None:
         raise Forbidden(f"{principal.user_name!r} is not a member of workspace {workspace.name!r}")
-    patterns = roles.read_role(session, workspace, role_name).permissions
     if not permissions.grants(patterns, permission):
         raise Forbidden(
             f"role {role_name!r} in workspace {workspace.name!r} does not grant {permission}"
         )
     return workspace
+
+
+def _role_in(
+    session: Session, principal: Principal, workspace: Workspace
+) -> tuple[str | None, list[str]]:
+    """The caller's role in the workspace and its permission patterns, looked up once per
+    session (an API request has one session: its checks ask again for free)."""
+    cache: dict[tuple[int, int], tuple[str | None, list[str]]] = session.info.setdefault(
+        "wharf.roles", {}
+    )
+    key = (principal.user_id, workspace.id)
+    if key not in cache:
+        role_name = session.scalar(
+            select(Membership.role).where(
+                Membership.workspace_id == workspace.id, Membership.user_id == principal.user_id
+            )
+        )
+        patterns = (
+            [] if role_name is None else roles.read_role(session, workspace, role_name).permissions
+        )
+        cache[key] = (role_name, list(patterns))
+    return cache[key]

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from wharf.config import Settings
 from wharf.errors import Conflict, Invalid, NotFound
+from wharf.states import JobStatus
 from wharf.store.models import BatchDeployment, BatchEndpoint, Job, Workspace
 from wharf.store.types import utcnow
 
 _ENDPOINT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{2,31}$")
 _DEPLOYMENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,31}$")
-ACTIVE_JOB_STATUSES = ("Queued", "Preparing", "Running", "Finalizing", "CancelRequested")
+ACTIVE_JOB_STATUSES = tuple(status for status in JobStatus if not status.ended)
 
 
 def check_endpoint_name(name: str) -> str:

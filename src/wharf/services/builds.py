@@ -1,6 +1,6 @@
-"""Builds: numbered per app, moving through the phases New → Pending → Running → Complete,
-or Failed (the source or its requirements are wrong), Error (Wharf could not finish), or
-Cancelled. Two builds of one app never run at once.
+"""Builds: numbered per app, moving through the phases of :class:`~wharf.states.BuildPhase`
+(Pending → Running → Complete, Failed, Error or Cancelled). Two builds of one app never run
+at once.
 """
 
 from __future__ import annotations
@@ -13,12 +13,9 @@ from sqlalchemy.orm import Session, aliased
 from wharf.build.git import check_git_revision
 from wharf.config import Settings
 from wharf.errors import Conflict, NotFound
+from wharf.states import BuildPhase
 from wharf.store.models import App, Build
 from wharf.store.types import utcnow
-
-NEW, PENDING, RUNNING = "New", "Pending", "Running"
-COMPLETE, FAILED, ERROR, CANCELLED = "Complete", "Failed", "Error", "Cancelled"
-FINAL_PHASES = (COMPLETE, FAILED, ERROR, CANCELLED)
 
 
 def start_build(
@@ -44,7 +41,7 @@ def start_build(
     build = Build(
         app_id=app.id,
         number=number,
-        phase=PENDING,
+        phase=BuildPhase.PENDING,
         trigger=trigger,
         git_ref=app.git_ref,
         commit_sha=commit,
@@ -69,14 +66,14 @@ def queue_commit_build(
     that was waiting. Call with the app locked (:func:`lock_app`)."""
     waiting = session.scalars(
         select(Build)
-        .where(Build.app_id == app.id, Build.phase == PENDING)
+        .where(Build.app_id == app.id, Build.phase == BuildPhase.PENDING)
         .order_by(Build.number.desc())
     ).first()
     if waiting is not None:
         # Only while it still waits: a build claimed meanwhile has read its commit already.
         moved = session.execute(
             update(Build)
-            .where(Build.id == waiting.id, Build.phase == PENDING)
+            .where(Build.id == waiting.id, Build.phase == BuildPhase.PENDING)
             .values(commit_sha=commit, trigger=trigger)
         )
         if moved.rowcount == 1:  # type: ignore[attr-defined]
@@ -108,7 +105,7 @@ def latest_build(session: Session, app: App) -> Build | None:
 def build_has_ended(session: Session, build_id: int) -> bool:
     """Whether the build is in a final phase (or gone with its app)."""
     build = session.get(Build, build_id)
-    return build is None or build.phase in FINAL_PHASES
+    return build is None or BuildPhase(build.phase).ended
 
 
 def claim_next_build(session: Session) -> Build | None:
@@ -120,8 +117,10 @@ def claim_next_build(session: Session) -> Build | None:
     candidates = session.scalars(
         select(Build)
         .where(
-            Build.phase == PENDING,
-            ~exists().where(and_(running.app_id == Build.app_id, running.phase == RUNNING)),
+            Build.phase == BuildPhase.PENDING,
+            ~exists().where(
+                and_(running.app_id == Build.app_id, running.phase == BuildPhase.RUNNING)
+            ),
         )
         .order_by(Build.id)
         .limit(5)
@@ -129,8 +128,8 @@ def claim_next_build(session: Session) -> Build | None:
     for build in candidates:
         claimed = session.execute(
             update(Build)
-            .where(Build.id == build.id, Build.phase == PENDING)
-            .values(phase=RUNNING, started_at=utcnow())
+            .where(Build.id == build.id, Build.phase == BuildPhase.PENDING)
+            .values(phase=BuildPhase.RUNNING, started_at=utcnow())
         )
         if claimed.rowcount == 1:  # type: ignore[attr-defined]
             session.refresh(build)
@@ -138,9 +137,9 @@ def claim_next_build(session: Session) -> Build | None:
     return None
 
 
-def finish_build(session: Session, build: Build, phase: str, message: str) -> Build:
+def finish_build(session: Session, build: Build, phase: BuildPhase, message: str) -> Build:
     """Record how a build ended."""
-    if phase not in FINAL_PHASES:
+    if not phase.ended:
         raise ValueError(f"{phase} is not a final phase")
     build.phase = phase
     build.message = message
@@ -152,22 +151,22 @@ def finish_build(session: Session, build: Build, phase: str, message: str) -> Bu
 def cancel_build(session: Session, app: App, number: int) -> Build:
     """Cancel a Pending build at once; ask a Running one to stop (its worker ends it)."""
     build = read_build(session, app, number)
-    if build.phase in FINAL_PHASES:
+    if BuildPhase(build.phase).ended:
         raise Conflict(f"build #{number} of {app.name!r} is already {build.phase}")
-    if build.phase == RUNNING:
+    if build.phase == BuildPhase.RUNNING:
         build.cancel_requested = True
         session.flush()
         return build
-    return finish_build(session, build, CANCELLED, "cancelled before it started")
+    return finish_build(session, build, BuildPhase.CANCELLED, "cancelled before it started")
 
 
 def recover_interrupted_builds(session: Session) -> int:
     """Builds left Running by a server that stopped become Error; returns how many."""
     result = session.execute(
         update(Build)
-        .where(Build.phase == RUNNING)
+        .where(Build.phase == BuildPhase.RUNNING)
         .values(
-            phase=ERROR,
+            phase=BuildPhase.ERROR,
             message="the server stopped while this build ran; start another build",
             finished_at=utcnow(),
         )

@@ -10,7 +10,6 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,9 +21,11 @@ from wharf.runtime.limits import ResourceLimits
 from wharf.runtime.registry import AppRegistry, RolloutResult
 from wharf.runtime.routes import AppKey, RouteOptions
 from wharf.runtime.specs import ProcessSpec, RevisionSpec
+from wharf.schemas.apps import AppStatus, LimitStatus, ReplicaExit, ReplicaStatus
 from wharf.services import app_events, apps, builds, workspaces
 from wharf.services.app_updates import Rollout, UpdateOutcome
 from wharf.services.platform import Platform
+from wharf.states import AppPhase, BuildPhase
 from wharf.store.models import App, Build, Workspace
 
 logger = logging.getLogger("wharf.deployments")
@@ -106,7 +107,7 @@ def deploy_build(platform: Platform, registry: AppRegistry, build_id: int) -> Ro
     with platform.transaction() as session:
         build = session.get(Build, build_id)
         assert build is not None
-        assert build.phase == builds.COMPLETE
+        assert build.phase == BuildPhase.COMPLETE
         app = build.app
         workspace = session.get(Workspace, app.workspace_id)
         assert workspace is not None
@@ -173,7 +174,7 @@ def choose_rollback_build(session: Session, app: App, to: int | None) -> Build:
     """Build ``to``, or the newest Complete build older than the serving one."""
     if to is not None:
         build = builds.read_build(session, app, to)
-        if build.phase != builds.COMPLETE:
+        if build.phase != BuildPhase.COMPLETE:
             raise Conflict(
                 f"build #{to} of {app.name!r} is {build.phase}: only Complete builds serve"
             )
@@ -184,7 +185,7 @@ def choose_rollback_build(session: Session, app: App, to: int | None) -> Build:
         select(Build)
         .where(
             Build.app_id == app.id,
-            Build.phase == builds.COMPLETE,
+            Build.phase == BuildPhase.COMPLETE,
             Build.number < app.serving_build,
         )
         .order_by(Build.number.desc())
@@ -239,55 +240,52 @@ def restore_apps(platform: Platform, registry: AppRegistry) -> None:
             logger.exception("could not restore build id %s", build_id)
 
 
-def runtime_status(registry: AppRegistry, workspace: str, app: str) -> dict[str, Any] | None:
+def runtime_status(registry: AppRegistry, workspace: str, app: str) -> AppStatus | None:
     """What the app's replicas are doing now, for the API."""
     status = registry.status(app_key(workspace, app))
     if status is None:
         return None
     # Describe what serves; before anything does, the revision that is trying to.
     current = status.serving or status.rolling_out
-    result: dict[str, Any] = {
-        "phase": current.phase if current else "NotDeployed",
-        "revision": status.serving.revision if status.serving else None,
-        "rolling_out": status.rolling_out.revision if status.rolling_out else None,
-        "ready": current.ready if current else 0,
-        "desired": current.desired if current else 0,
-        "restarts": current.restarts if current else 0,
-        "reason": current.reason if current else None,
-        "message": current.message if current else None,
-        "limits": {},
-    }
+    failed = status.last_rollout
+    result = AppStatus(
+        phase=current.phase if current else AppPhase.NOT_DEPLOYED,
+        revision=status.serving.revision if status.serving else None,
+        rolling_out=status.rolling_out.revision if status.rolling_out else None,
+        ready=current.ready if current else 0,
+        desired=current.desired if current else 0,
+        restarts=current.restarts if current else 0,
+        reason=current.reason if current else None,
+        message=current.message if current else None,
+        last_rollout_failure=failed.message if failed and not failed.succeeded else None,
+    )
     if current:
         for name in ("memory", "cpu"):
             limit = getattr(current.limits, name)
             if limit is not None:
-                result["limits"][name] = {
-                    "requested": limit.requested,
-                    "enforced": limit.enforced,
-                    "how": limit.how,
-                }
-    result["replicas"] = [
-        {
-            "index": replica.index,
-            "state": replica.state.value,
-            "pid": replica.pid,
-            "port": replica.port,
-            "restarts": replica.restarts,
-            "last_exit": None
-            if replica.last_exit is None
-            else {"reason": replica.last_exit.reason, "message": replica.last_exit.message},
-        }
-        for replica in (current.replicas if current else ())
-    ]
-    if status.last_rollout is not None and not status.last_rollout.succeeded:
-        result["last_rollout_failure"] = status.last_rollout.message
+                result.limits[name] = LimitStatus(
+                    requested=limit.requested, enforced=limit.enforced, how=limit.how
+                )
+        result.replicas = [
+            ReplicaStatus(
+                index=r.index,
+                state=r.state,
+                pid=r.pid,
+                port=r.port,
+                restarts=r.restarts,
+                last_exit=None
+                if r.last_exit is None
+                else ReplicaExit(reason=r.last_exit.reason, message=r.last_exit.message),
+            )
+            for r in current.replicas
+        ]
     return result
 
 
-def describe_ports(app: App, status: dict[str, Any] | None) -> str:
+def describe_ports(app: App, status: AppStatus | None) -> str:
     """Which port is served, in one sentence: Wharf assigns each replica its own loopback port
     and passes it as ``PORT`` (and gunicorn's ``--bind``), whatever the app names."""
-    ports = [r["port"] for r in (status or {}).get("replicas", []) if r.get("port")]
+    ports = [r.port for r in (status.replicas if status else []) if r.port]
     served = ", ".join(str(p) for p in ports) or "none yet"
     target = app.route.get("target_port")
     text = f"served on 127.0.0.1 port {served}, assigned by Wharf and passed as PORT"

@@ -25,10 +25,10 @@ from wharf.services import (
     batch_deployments,
     batch_endpoints,
     job_storage,
-    jobs,
 )
 from wharf.services.naming import check_name_text
 from wharf.services.platform import Platform
+from wharf.states import JobStatus
 from wharf.storage.network import check_url
 from wharf.storage.references import (
     DatastorePathReference,
@@ -132,7 +132,7 @@ def invoke_endpoint(
         endpoint=endpoint.name,
         deployment=deployment.name,
         kind=deployment.kind,
-        status=jobs.QUEUED,
+        status=JobStatus.QUEUED,
         experiment_name=spec.experiment_name or endpoint.name,
         idempotency_key=idempotency_key or None,
         spec=_snapshot(deployment, inputs, outputs),

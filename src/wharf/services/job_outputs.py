@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from wharf.errors import Conflict, NotFound
 from wharf.services import job_storage, jobs
 from wharf.services.platform import Platform
+from wharf.states import JobStatus
 from wharf.storage.paths import check_datastore_path
 from wharf.storage.resolver import Location
 from wharf.store.models import Workspace
@@ -36,7 +37,7 @@ def open_output(
     if output not in job.outputs:
         has = ", ".join(job.outputs) or "none"
         raise NotFound(f"job {job_name!r} has no output {output!r} (it has {has})")
-    if job.status != jobs.COMPLETED:
+    if job.status != JobStatus.COMPLETED:
         raise Conflict(f"job {job_name!r} is {job.status}: its outputs are there once Completed")
     reference: str = job.outputs[output]["path"]
     what = f"output {output!r}"

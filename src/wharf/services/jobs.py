@@ -1,4 +1,5 @@
-"""Jobs: one invocation of a batch endpoint, and the states it moves through.
+"""Jobs: one invocation of a batch endpoint, and the states it moves through
+(:class:`~wharf.states.JobStatus`).
 
     Queued → Preparing → Running → Finalizing → Completed | Failed
     Queued → Canceled;  Preparing/Running/Finalizing → CancelRequested → Canceled
@@ -20,14 +21,11 @@ from sqlalchemy.orm import Session
 from wharf.batch.engine import JobProgress
 from wharf.config import Settings
 from wharf.errors import Conflict, NotFound
+from wharf.states import JobStatus
 from wharf.store.models import Job, Workspace
 from wharf.store.types import utcnow
 
-QUEUED, PREPARING, RUNNING, FINALIZING = "Queued", "Preparing", "Running", "Finalizing"
-COMPLETED, FAILED, CANCEL_REQUESTED, CANCELED = "Completed", "Failed", "CancelRequested", "Canceled"
-FINAL_STATUSES = (COMPLETED, FAILED, CANCELED)
-STARTED_STATUSES = (PREPARING, RUNNING, FINALIZING)
-STATUSES = (QUEUED, *STARTED_STATUSES, COMPLETED, FAILED, CANCEL_REQUESTED, CANCELED)
+STARTED = tuple(status for status in JobStatus if status.started)
 
 
 def job_dir(settings: Settings, workspace: str, name: str) -> Path:
@@ -52,7 +50,7 @@ def list_jobs(
     *,
     endpoint: str | None = None,
     experiment_name: str | None = None,
-    status: str | None = None,
+    status: JobStatus | None = None,
     limit: int = 100,
 ) -> list[Job]:
     """Jobs, newest first."""
@@ -70,14 +68,21 @@ def cancel_job(session: Session, workspace: Workspace, name: str) -> Job:
     """A Queued job is Canceled at once; a started one is asked to stop (its runner ends it
     within seconds)."""
     job = read_job(session, workspace, name)
-    if _move(session, job.id, (QUEUED,), CANCELED, finished_at=utcnow(), cancel_requested=True):
+    if _move(
+        session,
+        job.id,
+        (JobStatus.QUEUED,),
+        JobStatus.CANCELED,
+        finished_at=utcnow(),
+        cancel_requested=True,
+    ):
         session.refresh(job)
         return job
-    if _move(session, job.id, STARTED_STATUSES, CANCEL_REQUESTED, cancel_requested=True):
+    if _move(session, job.id, STARTED, JobStatus.CANCEL_REQUESTED, cancel_requested=True):
         session.refresh(job)
         return job
     session.refresh(job)
-    if job.status == CANCEL_REQUESTED:
+    if job.status == JobStatus.CANCEL_REQUESTED:
         return job
     raise Conflict(f"job {name!r} has ended already ({job.status})")
 
@@ -92,19 +97,22 @@ def _move(session: Session, job_id: int, sources: tuple[str, ...], to: str, **va
 def claim_next_job(session: Session) -> Job | None:
     """Move the oldest Queued job to Preparing and return it (safe against other claimers)."""
     candidates = session.scalars(
-        select(Job).where(Job.status == QUEUED).order_by(Job.id).limit(5)
+        select(Job).where(Job.status == JobStatus.QUEUED).order_by(Job.id).limit(5)
     ).all()
     for job in candidates:
         values: dict[str, Any] = {} if job.started_at else {"started_at": utcnow()}
-        if _move(session, job.id, (QUEUED,), PREPARING, **values):
+        if _move(session, job.id, (JobStatus.QUEUED,), JobStatus.PREPARING, **values):
             session.refresh(job)
             return job
     return None
 
 
-def advance_job(session: Session, job_id: int, to: str) -> bool:
+def advance_job(session: Session, job_id: int, to: JobStatus) -> bool:
     """Preparing → Running → Finalizing; False when a cancel request came first."""
-    sources = {RUNNING: (PREPARING,), FINALIZING: (RUNNING, PREPARING)}[to]
+    sources = {
+        JobStatus.RUNNING: (JobStatus.PREPARING,),
+        JobStatus.FINALIZING: (JobStatus.RUNNING, JobStatus.PREPARING),
+    }[to]
     return _move(session, job_id, sources, to)
 
 
@@ -120,18 +128,20 @@ def record_steps(session: Session, job_id: int, steps: list[dict[str, Any]]) -> 
 def finish_job(
     session: Session,
     job_id: int,
-    status: str,
+    status: JobStatus,
     *,
     error: str | None = None,
     progress: JobProgress | None = None,
 ) -> bool:
     """Record how a job ended (once: False if it had ended already)."""
-    if status not in FINAL_STATUSES:
+    if not status.ended:
         raise ValueError(f"{status} is not a final status")
     values: dict[str, Any] = {"error": error, "finished_at": utcnow()}
     if progress is not None:
         values["progress"] = asdict(progress)
-    return _move(session, job_id, (QUEUED, *STARTED_STATUSES, CANCEL_REQUESTED), status, **values)
+    return _move(
+        session, job_id, (JobStatus.QUEUED, *STARTED, JobStatus.CANCEL_REQUESTED), status, **values
+    )
 
 
 def record_first_runs(
@@ -153,7 +163,7 @@ def record_first_runs(
 def job_has_ended(session: Session, job_id: int) -> bool:
     """Whether the job is in a final state (or gone)."""
     job = session.get(Job, job_id)
-    return job is None or job.status in FINAL_STATUSES
+    return job is None or JobStatus(job.status).ended
 
 
 def cancel_requested_ids(session: Session, job_ids: list[int]) -> list[int]:
@@ -169,12 +179,12 @@ def recover_interrupted_jobs(session: Session) -> tuple[int, int]:
     line); those it was asked to cancel are Canceled. Returns (resumed, canceled)."""
     canceled = session.execute(
         update(Job)
-        .where(Job.status == CANCEL_REQUESTED)
-        .values(status=CANCELED, finished_at=utcnow())
+        .where(Job.status == JobStatus.CANCEL_REQUESTED)
+        .values(status=JobStatus.CANCELED, finished_at=utcnow())
     ).rowcount  # type: ignore[attr-defined]
     resumed = session.execute(
         update(Job)
-        .where(Job.status.in_(STARTED_STATUSES))
-        .values(status=QUEUED, resumed=Job.resumed + 1)
+        .where(Job.status.in_(STARTED))
+        .values(status=JobStatus.QUEUED, resumed=Job.resumed + 1)
     ).rowcount  # type: ignore[attr-defined]
     return int(resumed), int(canceled)

@@ -1,4 +1,5 @@
-"""The running platform's shared parts: settings, the store, the secret box, the storage pool."""
+"""The running platform's shared parts: settings, the store, the secret box, the storage pool
+and the runners."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +27,32 @@ from wharf.store.database import create_session_factory, create_store_engine, tr
 from wharf.store.migrate import upgrade_store
 
 
+class Runner(Protocol):
+    """A background runner as the rest of the server sees it (``wharf.workers`` has them)."""
+
+    def wake(self) -> None:
+        """Look for work now."""
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop its threads."""
+
+    def alive(self) -> bool:
+        """Whether it was started and its threads still run."""
+
+
+class IdleRunner:
+    """Stands in for a runner that is not started: waking it does nothing."""
+
+    def wake(self) -> None:
+        pass
+
+    def stop(self, timeout: float | None = None) -> None:
+        pass
+
+    def alive(self) -> bool:
+        return False
+
+
 @dataclass
 class Platform:
     """What every interface and background service needs: one per server process."""
@@ -38,6 +65,10 @@ class Platform:
     """How user code runs here (found once at start: see ``find_sandbox``)."""
     installs: ProcessGroups = field(default_factory=ProcessGroups)
     """Running environment installs: a stopping server kills them all."""
+    build_runner: Runner = field(default_factory=IdleRunner)
+    """Set by the server's lifespan; routes wake it after they queue a build."""
+    job_runner: Runner = field(default_factory=IdleRunner)
+    """Set by the server's lifespan; routes wake it after they queue or cancel a job."""
     metrics: Metrics = field(default_factory=Metrics)
     """Where the runners count builds and mini-batches (the server's ``/metrics``)."""
 

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from wharf.metrics import AppReplicas, PlatformState
 from wharf.runtime.registry import AppRegistry
 from wharf.runtime.routes import AppKey
-from wharf.services import builds, jobs
 from wharf.services.platform import Platform
+from wharf.states import BuildPhase, JobStatus
 from wharf.store.models import App, Build, Job, Workspace
 
 
@@ -45,7 +45,7 @@ def read_platform_state(platform: Platform, registry: AppRegistry) -> PlatformSt
     return PlatformState(
         builds_by_phase=by_phase,
         jobs_by_state=by_state,
-        build_queue=by_phase.get(builds.PENDING, 0),
-        job_queue=by_state.get(jobs.QUEUED, 0),
+        build_queue=by_phase.get(BuildPhase.PENDING, 0),
+        job_queue=by_state.get(JobStatus.QUEUED, 0),
         apps=apps,
     )

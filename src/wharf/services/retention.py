@@ -24,12 +24,13 @@ from wharf.build.environments import last_used
 from wharf.config import Settings
 from wharf.services import builds
 from wharf.services.platform import Platform
+from wharf.states import BuildPhase
 from wharf.store.models import App, BatchDeployment, Build, Workspace
 
 logger = logging.getLogger("wharf.retention")
 
 RETENTION_INTERVAL = 3600.0
-_UNFINISHED = (builds.PENDING, builds.RUNNING)
+_UNFINISHED = (BuildPhase.PENDING, BuildPhase.RUNNING)
 
 
 @dataclass

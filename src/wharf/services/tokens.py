@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from wharf.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from wharf.services.auth import Principal
@@ -70,7 +70,8 @@ def create_token(
 
 def authenticate(session: Session, plaintext: str) -> Principal:
     """The caller behind a bearer token, or Unauthenticated saying why not."""
-    token = session.scalar(select(Token).where(Token.token_hash == digest(plaintext)))
+    query = select(Token).options(joinedload(Token.user))  # one query for token and user
+    token = session.scalar(query.where(Token.token_hash == digest(plaintext)))
     if token is None:
         raise Unauthenticated("the token is not valid")
     now = utcnow()

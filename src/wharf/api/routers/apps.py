@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, Response, status
-from fastapi.responses import StreamingResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.api.logstream import stream_log, stream_replica_logs
@@ -48,7 +48,7 @@ def app_out(request: Request, ws: str, app: models.App, latest: models.Build | N
     )
     status = deployments.runtime_status(request.app.state.registry, ws, app.name)
     if status is not None:
-        status["port_note"] = deployments.describe_ports(app, status)
+        status.port_note = deployments.describe_ports(app, status)
     return schemas.App(
         name=app.name,
         git=app.git_url,
@@ -82,9 +82,8 @@ def app_out(request: Request, ws: str, app: models.App, latest: models.Build | N
 
 
 def _wake_builds(request: Request) -> None:
-    runner = getattr(request.app.state, "build_runner", None)
-    if runner is not None:
-        runner.wake()
+    platform: Platform = request.app.state.platform
+    platform.build_runner.wake()
 
 
 @router.get("", response_model=list[schemas.App])
@@ -338,7 +337,7 @@ def cancel_build(
         return build_out(found, builds.cancel_build(session, found, number))
 
 
-@router.get("/{app}/builds/{number}/log")
+@router.get("/{app}/builds/{number}/log", response_class=PlainTextResponse)
 def read_build_log(
     ws: WorkspaceName,
     app: str,
@@ -363,7 +362,7 @@ def _is_finished(platform: Platform, build_id: int) -> bool:
         return builds.build_has_ended(session, build_id)
 
 
-@router.get("/{app}/logs")
+@router.get("/{app}/logs", response_class=PlainTextResponse)
 def read_app_logs(
     ws: WorkspaceName,
     app: str,

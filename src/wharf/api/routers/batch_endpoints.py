@@ -332,9 +332,7 @@ def invoke_endpoint(
         )
         result = job_out(platform, ws, job)
     if created:
-        runner = getattr(request.app.state, "job_runner", None)
-        if runner is not None:
-            runner.wake()
+        platform.job_runner.wake()
     else:
         response.status_code = status.HTTP_200_OK
     return result

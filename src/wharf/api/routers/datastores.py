@@ -153,7 +153,16 @@ async def upload_file(
     return schemas.StoredFile(path=path, size=written, type="file")
 
 
-@router.get("/{name}/files/{path:path}")
+@router.get(
+    "/{name}/files/{path:path}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the file's bytes",
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def download_file(
     ws: WorkspaceName,
     name: str,

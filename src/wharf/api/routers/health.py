@@ -49,8 +49,8 @@ def read_readiness(request: Request, platform: PlatformDep) -> JSONResponse:
 
 def _deep_report(request: Request, platform: PlatformDep) -> JSONResponse:
     runners = {
-        "build-runner": getattr(request.app.state, "build_runner", None),
-        "job-runner": getattr(request.app.state, "job_runner", None),
+        "build-runner": platform.build_runner,
+        "job-runner": platform.job_runner,
     }
     results = health.deep_health(platform, runners)
     healthy = all(result.ok for result in results.values())

@@ -71,7 +71,7 @@ async def receive_webhook(
     if outcome.error is not None:
         raise outcome.error
     if outcome.build is not None:
-        request.app.state.build_runner.wake()
+        platform.build_runner.wake()
     return schemas.HookResponse(
         result=outcome.result, detail=outcome.detail, build=outcome.build, commit_sha=outcome.commit
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
@@ -19,6 +19,7 @@ from wharf.schemas import batch as schemas
 from wharf.schemas import storage as storage_schemas
 from wharf.services import job_outputs, job_state, jobs, workspaces
 from wharf.services.platform import Platform
+from wharf.states import JobStatus
 from wharf.store import models
 
 router = APIRouter(prefix="/workspaces/{ws}/jobs", tags=["jobs"])
@@ -94,7 +95,7 @@ def list_jobs(
     experiment_name: str | None = Query(
         default=None, description="only this experiment's jobs (default: the endpoint's name)"
     ),
-    status: schemas.JobStatus | None = Query(default=None, description="only jobs in this status"),
+    status: JobStatus | None = Query(default=None, description="only jobs in this status"),
     limit: int = Query(default=100, ge=1, le=1000),
     _: Access = require("jobs/read"),
 ) -> list[schemas.Job]:
@@ -143,13 +144,11 @@ def cancel_job(
     with platform.transaction() as session:
         job = jobs.cancel_job(session, workspaces.read_workspace(session, ws), name)
         result = job_detail(platform, ws, job, session)
-    runner = getattr(request.app.state, "job_runner", None)
-    if runner is not None:
-        runner.wake()
+    platform.job_runner.wake()
     return result
 
 
-@router.get("/{name}/log")
+@router.get("/{name}/log", response_class=PlainTextResponse)
 def read_job_log(
     ws: WorkspaceName,
     name: str,

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from wharf.build.detect import detect_builder
 from wharf.build.environments import clear_all_leftovers, ensure_environment
 from wharf.build.git import (
@@ -30,7 +32,9 @@ from wharf.logfiles import LogRotation, RotatingLogFile
 from wharf.services import builds
 from wharf.services.platform import Platform
 from wharf.services.source_secrets import open_source_secret
+from wharf.states import BuildPhase
 from wharf.store.models import Build, Workspace
+from wharf.workers.loop import ClaimLoop
 
 logger = logging.getLogger("wharf.builds")
 
@@ -64,7 +68,7 @@ class _BuildLog:
                 raise BuildCancelled
 
 
-def run_build(platform: Platform, build_id: int) -> str:
+def run_build(platform: Platform, build_id: int) -> BuildPhase:
     """Run one claimed (Running) build to its end; returns its final phase."""
     settings = platform.settings
     with platform.transaction() as session:
@@ -90,23 +94,23 @@ def run_build(platform: Platform, build_id: int) -> str:
                 platform, build_id, log, root, source, credentials, build_env, runtime_env
             )
         except BuildCancelled:
-            phase, message = builds.CANCELLED, "cancelled while it ran"
+            phase, message = BuildPhase.CANCELLED, "cancelled while it ran"
         except ServiceError as exc:
-            phase, message = builds.FAILED, exc.detail
+            phase, message = BuildPhase.FAILED, exc.detail
         except Exception as exc:  # a fault of Wharf's, not of the user's source
             logger.exception("build %s of %s/%s failed unexpectedly", names[2], *names[:2])
-            phase, message = builds.ERROR, f"Wharf could not finish the build: {exc}"
+            phase, message = BuildPhase.ERROR, f"Wharf could not finish the build: {exc}"
         # The log already holds the installer's whole output: its summary is not repeated.
         ending = message.splitlines()[0] if message else phase
-        log(f"Build #{names[2]} is complete" if phase == builds.COMPLETE else ending)
-    if phase != builds.COMPLETE:
+        log(f"Build #{names[2]} is complete" if phase == BuildPhase.COMPLETE else ending)
+    if phase != BuildPhase.COMPLETE:
         shutil.rmtree(root, ignore_errors=True)
     with platform.transaction() as session:
         build = session.get(Build, build_id)
         assert build is not None
         builds.finish_build(session, build, phase, message)
     platform.metrics.observe_build(phase, time.monotonic() - started)
-    if phase == builds.COMPLETE:
+    if phase == BuildPhase.COMPLETE:
         logger.info("build #%s of %s/%s is complete", names[2], *names[:2])
     else:
         logger.info("build #%s of %s/%s ended %s: %s", names[2], *names[:2], phase, message)
@@ -133,7 +137,7 @@ def _steps(
     credentials: GitCredentials | None,
     build_env: dict[str, str],
     runtime_env: dict[str, str],
-) -> tuple[str, str]:
+) -> tuple[BuildPhase, str]:
     url, ref, commit, context_dir = source
     shutil.rmtree(root, ignore_errors=True)
     git_url = check_git_url(url, allow_local=platform.settings.allow_local_git)
@@ -149,7 +153,7 @@ def _steps(
     log.raise_if_cancelled()
     project_dir = root / context_dir if context_dir else root
     if not project_dir.is_dir():
-        return builds.FAILED, f"context dir {context_dir!r} does not exist at commit {sha[:12]}"
+        return BuildPhase.FAILED, f"context dir {context_dir!r} does not exist at commit {sha[:12]}"
     project = detect_builder(project_dir)
     log(f"builder: Python (found {', '.join(project.markers)})")
     plan = plan_install(project, build_env=build_env)
@@ -176,67 +180,42 @@ def _steps(
         build.environment_key = environment.key
         build.environment_reused = environment.reused
         build.run_summary = run.summary
-    return builds.COMPLETE, f"Build #{build.number} is complete"
+    return BuildPhase.COMPLETE, f"Build #{build.number} is complete"
 
 
-class BuildRunner:
-    """Worker threads that take Pending builds, oldest first, one build per app at a time."""
+class BuildRunner(ClaimLoop):
+    """Worker threads that take Pending builds, oldest first, one build per app at a time.
+
+    A cancel is noticed by the build itself (its log checks the store); a build that a stop
+    interrupts becomes Error at the next start."""
+
+    kind = "build"
 
     def __init__(
         self, platform: Platform, *, workers: int = 2, on_complete: OnComplete | None = None
     ) -> None:
-        self._platform = platform
-        self._workers = workers
+        super().__init__(platform, workers=workers)
         self._on_complete = on_complete
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
 
-    def start(self) -> None:
-        with self._platform.transaction() as session:
-            interrupted = builds.recover_interrupted_builds(session)
+    def recover(self, session: Session) -> None:
+        interrupted = builds.recover_interrupted_builds(session)
         if interrupted:
             logger.warning("%d build(s) were interrupted by a stop; marked Error", interrupted)
         # No install runs yet: what a killed server left half-built goes now.
         if clear_all_leftovers(self._platform.settings.envs_dir):
             logger.warning("removed environment installs left behind by a stopped server")
-        for index in range(self._workers):
-            thread = threading.Thread(target=self._loop, name=f"wharf-build-{index}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
 
-    def alive(self) -> bool:
-        """Whether every thread runs (for the deep health check)."""
-        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
+    def claim(self, session: Session) -> int | None:
+        claimed = builds.claim_next_build(session)
+        return claimed.id if claimed else None
 
-    def wake(self) -> None:
-        """Look for work now (called after a build is queued)."""
-        self._wake.set()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopping.set()
-        self._wake.set()
+    def on_stop(self) -> None:
         # uv and everything it started (a setup.py included) end now, not when they finish.
         self._platform.installs.kill_all()
-        for thread in self._threads:
-            thread.join(timeout)
-        self._threads.clear()
 
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
+    def run(self, item_id: int, cancel: threading.Event) -> None:
+        if run_build(self._platform, item_id) == BuildPhase.COMPLETE and self._on_complete:
             try:
-                with self._platform.transaction() as session:
-                    claimed = builds.claim_next_build(session)
-                    build_id = claimed.id if claimed else None
+                self._on_complete(item_id)
             except Exception:
-                logger.exception("could not look for builds")
-                build_id = None
-            if build_id is None:
-                self._wake.wait(1.0)
-                self._wake.clear()
-                continue
-            if run_build(self._platform, build_id) == builds.COMPLETE and self._on_complete:
-                try:
-                    self._on_complete(build_id)
-                except Exception:
-                    logger.exception("deploying build %s failed", build_id)
+                logger.exception("deploying build %s failed", item_id)

@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from wharf.batch.components import ComponentJob, parse_component_spec, run_component
 from wharf.batch.engine import BatchJob, ExecutorFactory, JobProgress, JobResult, run_job
 from wharf.batch.executor import LocalExecutor
@@ -43,8 +45,10 @@ from wharf.services import job_storage, jobs, workspaces
 from wharf.services.deployment_code import environment_plan, environment_python
 from wharf.services.job_state import DatabaseStateStore
 from wharf.services.platform import Platform
+from wharf.states import JobStatus
 from wharf.store.models import Job, Workspace
 from wharf.store.types import utcnow
+from wharf.workers.loop import ClaimLoop
 
 logger = logging.getLogger("wharf.jobs")
 
@@ -93,22 +97,22 @@ class _JobRun:
         self.engine_started: datetime | None = None
 
     def run(self, stopping: threading.Event) -> None:
-        status, error, progress = jobs.FAILED, None, None
+        status, error, progress = JobStatus.FAILED, None, None
         try:
             result = self.execute()
             status, error, progress = _STATUS[result.status], result.error, result.progress
             self.record_first_runs(result)
         except _Interrupted:
-            status = jobs.CANCELED
+            status = JobStatus.CANCELED
         except ServiceError as exc:
             error = exc.detail
         except Exception as exc:  # Wharf's own fault: say so, keep the traceback in the log
             logger.exception("job %s failed unexpectedly", self.name)
             error = f"Wharf could not run the job: {type(exc).__name__}: {exc}"
-        if status == jobs.CANCELED and stopping.is_set() and not self.cancel_requested():
+        if status == JobStatus.CANCELED and stopping.is_set() and not self.cancel_requested():
             self.log.write("the server is stopping: the job resumes when it starts again")
             return
-        if status == jobs.FAILED and error:
+        if status == JobStatus.FAILED and error:
             self.log.write(f"job failed: {error}")
         with self.platform.transaction() as session:
             jobs.finish_job(session, self.job_id, status, error=error, progress=progress)
@@ -154,14 +158,14 @@ class _JobRun:
             name: self.bring_input(name, value) for name, value in self.spec["inputs"].items()
         }
         model_dir = self.bring_model()
-        self.advance(jobs.RUNNING)
+        self.advance(JobStatus.RUNNING)
         code_dir = Path(self.spec["folder"]) / "code"
         if self.kind == "component":
             result = self.run_component(code_dir, environment.python, inputs, model_dir)
         else:
             result = self.run_model(code_dir, environment.python, inputs, model_dir)
         if result.status == "completed":
-            self.advance(jobs.FINALIZING)
+            self.advance(JobStatus.FINALIZING)
             self.upload_outputs()
         return result
 
@@ -181,7 +185,7 @@ class _JobRun:
         inputs = {
             name: self.bring_input(name, value) for name, value in self.spec["inputs"].items()
         }
-        self.advance(jobs.RUNNING)
+        self.advance(JobStatus.RUNNING)
         shutil.rmtree(self.dir / "outputs", ignore_errors=True)  # a resumed pipeline starts over
         shutil.rmtree(self.dir / "steps", ignore_errors=True)
         component = self.spec["component"]
@@ -204,7 +208,7 @@ class _JobRun:
         )
         result = run_pipeline(job, cancel=self.cancel, on_steps=self.record_steps)
         if result.status == "completed":
-            self.advance(jobs.FINALIZING)
+            self.advance(JobStatus.FINALIZING)
             self.upload_outputs()
         return result
 
@@ -212,7 +216,7 @@ class _JobRun:
         with self.platform.transaction() as session:
             jobs.record_steps(session, self.job_id, steps)
 
-    def advance(self, to: str) -> None:
+    def advance(self, to: JobStatus) -> None:
         with self.platform.transaction() as session:
             if not jobs.advance_job(session, self.job_id, to):
                 raise _Interrupted
@@ -342,13 +346,21 @@ class _JobRun:
             jobs.record_progress(session, self.job_id, progress)
 
 
-_STATUS = {"completed": jobs.COMPLETED, "failed": jobs.FAILED, "cancelled": jobs.CANCELED}
+_STATUS = {
+    "completed": JobStatus.COMPLETED,
+    "failed": JobStatus.FAILED,
+    "cancelled": JobStatus.CANCELED,
+}
 
 
-class JobRunner:
+class JobRunner(ClaimLoop):
     """Threads that take Queued jobs, oldest first, and a monitor that passes cancel requests
     on to the jobs running here within a fraction of a second. ``executor_factory`` places the
-    work (worker processes on this machine by default)."""
+    work (worker processes on this machine by default). A stop interrupts the running jobs:
+    they resume at the next start."""
+
+    kind = "job"
+    stop_timeout = 20.0
 
     def __init__(
         self,
@@ -357,76 +369,32 @@ class JobRunner:
         workers: int = 2,
         executor_factory: ExecutorFactory = LocalExecutor,
     ) -> None:
-        self._platform = platform
+        super().__init__(platform, workers=workers)
         self._executor_factory = executor_factory
-        self._workers = workers
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._running: dict[int, threading.Event] = {}
-        self._lock = threading.Lock()
 
-    def start(self) -> None:
-        with self._platform.transaction() as session:
-            resumed, canceled = jobs.recover_interrupted_jobs(session)
+    def recover(self, session: Session) -> None:
+        resumed, canceled = jobs.recover_interrupted_jobs(session)
         if resumed or canceled:
             logger.warning("%d interrupted job(s) will resume; %d canceled", resumed, canceled)
-        targets: list[tuple[str, Callable[[], None]]] = [
-            (f"wharf-job-{index}", self._loop) for index in range(self._workers)
-        ]
-        targets.append(("wharf-job-cancels", self._watch_cancels))
-        for name, target in targets:
-            thread = threading.Thread(target=target, name=name, daemon=True)
-            thread.start()
-            self._threads.append(thread)
 
-    def alive(self) -> bool:
-        """Whether every thread runs (for the deep health check)."""
-        return bool(self._threads) and all(thread.is_alive() for thread in self._threads)
+    def claim(self, session: Session) -> int | None:
+        claimed = jobs.claim_next_job(session)
+        return claimed.id if claimed else None
 
-    def wake(self) -> None:
-        """Look for work (and cancel requests) now."""
-        self._wake.set()
+    def run(self, item_id: int, cancel: threading.Event) -> None:
+        _JobRun(self._platform, item_id, cancel, self._executor_factory).run(self.stopping)
 
-    def stop(self, timeout: float = 20.0) -> None:
+    def on_stop(self) -> None:
         """Stop the workers of running jobs; those jobs resume at the next start."""
-        self._stopping.set()
-        self._wake.set()
-        with self._lock:
-            for event in self._running.values():
-                event.set()
-        for thread in self._threads:
-            thread.join(timeout)
-        self._threads.clear()
+        for job_id in self.running_ids():
+            self.interrupt(job_id)
 
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                with self._platform.transaction() as session:
-                    claimed = jobs.claim_next_job(session)
-                    job_id = claimed.id if claimed else None
-            except Exception:
-                logger.exception("could not look for jobs")
-                job_id = None
-            if job_id is None:
-                self._wake.wait(1.0)
-                self._wake.clear()
-                continue
-            cancel = threading.Event()
-            with self._lock:
-                self._running[job_id] = cancel
-            try:
-                _JobRun(self._platform, job_id, cancel, self._executor_factory).run(self._stopping)
-            except Exception:
-                logger.exception("job %s could not be run", job_id)
-            finally:
-                with self._lock:
-                    self._running.pop(job_id, None)
+    def helpers(self) -> list[tuple[str, Callable[[], None]]]:
+        return [("wharf-job-cancels", self._watch_cancels)]
 
     def _watch_cancels(self) -> None:
-        while not self._stopping.is_set():
-            with self._lock:
-                ids = list(self._running)
+        while not self.stopping.is_set():
+            ids = self.running_ids()
             if ids:
                 try:
                     with self._platform.transaction() as session:
@@ -434,8 +402,6 @@ class JobRunner:
                 except Exception:
                     logger.exception("could not look for cancel requests")
                     requested = []
-                with self._lock:
-                    for job_id in requested:
-                        if job_id in self._running:
-                            self._running[job_id].set()
-            self._stopping.wait(CANCEL_POLL_SECONDS)
+                for job_id in requested:
+                    self.interrupt(job_id)
+            self.stopping.wait(CANCEL_POLL_SECONDS)

@@ -1,0 +1,88 @@
+"""One transaction per API request: the platform as one request sees it.
+
+Authentication, the permission check and the route's first ``platform.transaction()`` block all
+run in one session and one database transaction: auth begins it, the route's first block
+commits it (so a route that wakes a runner after its block still does so after the commit).
+Later blocks of the same request reuse the session, each in a transaction of its own, as before.
+Whatever is left open when the request ends is committed (rolled back after an error).
+
+The session belongs to the request's thread of control: a block entered from another thread
+while one is open (a route that works in parallel), or after the request ended (a streaming
+body), gets a session of its own, exactly like :meth:`Platform.transaction`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+
+from sqlalchemy.orm import Session
+
+from wharf.services.platform import Platform
+
+
+@dataclass
+class RequestPlatform(Platform):
+    """A :class:`Platform` whose transactions share one session for the request."""
+
+    _session: Session | None = field(default=None, repr=False)
+    _owner: int | None = field(default=None, repr=False)
+    _depth: int = field(default=0, repr=False)
+    _ended: bool = field(default=False, repr=False)
+
+    @classmethod
+    def for_request(cls, platform: Platform) -> RequestPlatform:
+        shared = {f.name: getattr(platform, f.name) for f in fields(Platform)}
+        return cls(**shared)
+
+    @property
+    def has_session(self) -> bool:
+        """Whether the request opened its session (and so has something to end)."""
+        return self._session is not None
+
+    def begin_request(self) -> Session:
+        """Open the request's transaction (auth calls this) and leave it open: the route's
+        first block commits it."""
+        if self._session is None:
+            self._session = self.sessions()
+        if not self._session.in_transaction():
+            self._session.begin()
+        return self._session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        thread = threading.get_ident()
+        if self._ended or (self._depth and self._owner != thread):
+            with super().transaction() as session:
+                yield session
+            return
+        if self._depth:  # nested in this request's open block: the outer block commits
+            yield self.begin_request()
+            return
+        session = self.begin_request()
+        self._owner, self._depth = thread, 1
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            self._owner, self._depth = None, 0
+
+    def end_request(self, *, failed: bool) -> None:
+        """Commit (or roll back) what the request left open, and release the session."""
+        self._ended = True
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            if session.in_transaction():
+                if failed:
+                    session.rollback()
+                else:
+                    session.commit()
+        finally:
+            session.close()
