@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3.11
+# pytest-xdist workers for `make test` (one per core here; modules stay whole on one worker).
+TEST_WORKERS ?= 2
 UV_VERSION := 0.13.9
 TOOLS := .tools
 VENV := .venv
@@ -38,7 +40,7 @@ sandbox-check:
 
 test: install sandbox-check  ## install, then run the whole test suite
 	@if [ -f package.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
-	$(VENV)/bin/pytest; status=$$?; \
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
 lint: install  ## ruff, mypy --strict and the import-linter layer contracts
