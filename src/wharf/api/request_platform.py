@@ -34,8 +34,13 @@ class RequestPlatform(Platform):
 
     @classmethod
     def for_request(cls, platform: Platform) -> RequestPlatform:
-        shared = {f.name: getattr(platform, f.name) for f in fields(Platform)}
-        return cls(**shared)
+        shared = {f.name: getattr(platform, f.name) for f in fields(Platform) if f.init}
+        request = cls(**shared)
+        request.storage = platform.storage  # the server's one pool, never one per request
+        return request
+
+    def __post_init__(self) -> None:
+        """Nothing to make: :meth:`for_request` hands over the server's parts."""
 
     @property
     def has_session(self) -> bool:
