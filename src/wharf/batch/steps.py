@@ -71,10 +71,18 @@ class PipelineJob:
     sandbox: Sandbox = field(default=NO_SANDBOX)
 
 
-def step_profile(job: PipelineJob, run: StepRun, writable: list[Path]) -> SandboxProfile:
-    """What a step sees: its environment and code, the job's data inputs and model read-only;
-    its own outputs writable; nothing else of the server (a private /tmp besides)."""
+def step_profile(
+    job: PipelineJob, step: PipelineStep, run: StepRun, writable: list[Path]
+) -> SandboxProfile:
+    """What a step sees: its environment and code, the job's data inputs, the outputs of the
+    steps it reads and the model, read-only; its own outputs writable; nothing else of the
+    server (a private /tmp besides)."""
     inputs = [Path(value) for value in job.inputs.values() if isinstance(value, Path | str)]
+    inputs += [
+        job.outputs[f"{binding.step}.{binding.name}"]
+        for binding in step.inputs.values()
+        if binding.kind == "step_output"
+    ]
     readable = [path for path in inputs if path.is_absolute() and path.exists()]
     if job.model_dir is not None:
         readable += sorted({job.model_dir, job.model_dir.resolve()})
@@ -158,7 +166,7 @@ def _run_step(
         handle.write(f"$ {' '.join(argv)}\n".encode())
         handle.flush()
         try:
-            profile = step_profile(job, run, _writable(job, step))
+            profile = step_profile(job, step, run, _writable(job, step))
             process = launch_step(
                 argv, cwd=run.code_dir, env=env, log=handle, sandbox=job.sandbox, profile=profile
             )
