@@ -10,7 +10,7 @@ from starlette.types import Message, Scope
 
 from wharf.runtime.registry import AppRegistry
 from wharf.runtime.replicas import ReplicaSetStatus
-from wharf.runtime.routes import AppKey, RouteMatch
+from wharf.runtime.routes import AppKey, RouteMatch, strip_port
 
 PROBLEM_TYPE = "urn:wharf:problem:"
 _TITLES = {
@@ -87,7 +87,7 @@ def refuse_insecure(
         return None
     host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
     if https_port is not None:
-        host = _without_port(host) + ("" if https_port == 443 else f":{https_port}")
+        host = strip_port(host) + ("" if https_port == 443 else f":{https_port}")
     target = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")
@@ -101,11 +101,3 @@ def refuse_insecure(
         body, headers = render_problem(status, "insecure-request-refused", detail, app=match.name)
     start: Message = {"type": "http.response.start", "status": status, "headers": headers}
     return start, {"type": "http.response.body", "body": body, "more_body": False}
-
-
-def _without_port(host: str) -> str:
-    """``host:port`` or ``[v6]:port`` without its port."""
-    name, colon, port = host.rpartition(":")
-    if colon and port.isdigit() and (not name.startswith("[") or name.endswith("]")):
-        return name
-    return host
