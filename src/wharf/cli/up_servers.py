@@ -64,9 +64,16 @@ def serve(settings: Settings, tls: TlsFiles | None) -> None:
     ``tls`` is given."""
     app = create_app(settings)
     leader = uvicorn.Server(_config(app, settings, settings.port))
-    if tls is None:
-        leader.run()
-        return
+    # After a graceful shutdown uvicorn re-raises the signal; Ctrl-C's is a clean end here,
+    # as ``uvicorn.run`` has it.
+    with contextlib.suppress(KeyboardInterrupt):
+        if tls is None:
+            leader.run()
+        else:
+            _serve_with_tls(app, settings, tls, leader)
+
+
+def _serve_with_tls(app: Any, settings: Settings, tls: TlsFiles, leader: uvicorn.Server) -> None:
     companion = _Companion(
         _config(
             app,
