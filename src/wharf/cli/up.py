@@ -74,7 +74,7 @@ def up(
     try:
         settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:  # a contradiction among the TLS settings, a bad value
-        print_error("; ".join(error["msg"].removeprefix("Value error, ") for error in exc.errors()))
+        print_error("; ".join(_setting_error(error) for error in exc.errors()))
         raise typer.Exit(2) from None
     configure_logging(settings.log_level, settings.log_format)
     check_port_free(settings.host, settings.port)
@@ -89,6 +89,13 @@ def up(
     config_note = _prepare(settings, None if tls_files is None else tls_files.ca)
     _announce(settings, config_note, sandbox)
     serve(settings, tls_files)
+
+
+def _setting_error(error: Any) -> str:
+    """One settings error in plain words, naming its variable when it has one."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = ".".join(str(part) for part in error.get("loc", ()))
+    return f"WHARF_{field.upper()}: {message}" if field else message
 
 
 def _tls_files(settings: Settings) -> TlsFiles | None:
