@@ -4,7 +4,8 @@ Both are uvicorn servers on one event loop around one ASGI app, so they share ev
 app holds (the route registry, replicas, connection pools, the store) and the app's lifespan
 runs once, owned by the HTTP server; the HTTPS one has ``lifespan="off"``. It starts only
 after the lifespan has started (no request reaches an app that is not ready) and stops when
-the HTTP server is told to, so Ctrl-C and SIGTERM stop both.
+the HTTP server is told to, so Ctrl-C and SIGTERM stop both. They share uvicorn's record of
+open connections, so the lifespan's shutdown waits for requests on either port.
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ def _serve_with_tls(app: Any, settings: Settings, tls: TlsFiles, leader: uvicorn
         ),
         leader,
     )
+    # One set of connections for both: each server's shutdown waits for all of them, so the
+    # lifespan (which stops replicas and closes the store) ends only after the last HTTPS
+    # request did too, not while one is still being answered.
+    companion.server_state = leader.server_state
     asyncio.run(_serve_both(leader, companion))
 
 
