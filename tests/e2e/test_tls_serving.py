@@ -19,6 +19,7 @@ import pytest
 from tests.gitrepos import git
 from tests.processes import WHARF, RunningWharf, run_wharf_up
 from tests.waiting import wait_until
+from wharf.sdk import Client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
 
@@ -80,6 +81,10 @@ def test_the_cli_talks_https_with_the_ca_up_wrote(wharf: RunningWharf, tmp_path:
     listed = wharf.cli("workspace", "list")
     assert listed.returncode == 0, listed.stderr
     assert "default" in listed.stdout
+    # The SDK reads the same file: the https URL and the CA to trust.
+    with Client.from_config(Path(wharf.env["WHARF_CONFIG_DIR"]) / "config.toml") as client:
+        assert client.url.startswith("https://")
+        assert client.health().status == "ok"
 
     # Without the CA the CLI says what to do, in plain words; with --ca-cert it works.
     https_url = config.split('url = "', 1)[1].split('"', 1)[0]
