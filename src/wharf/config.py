@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wharf.storage.network import HostAllowList
@@ -47,6 +48,24 @@ class Settings(BaseSettings):
     public_url: str | None = None
     """The URL users reach the server at, used in links the server hands out (webhook URLs,
     invoke URLs, routes). Unset means ``http://<host>:<port>``."""
+
+    tls: Literal["off", "self-signed"] = "off"
+    """Whether ``wharf up`` serves HTTPS with a certificate it makes for itself:
+    ``self-signed`` keeps a small CA in ``<data_dir>/tls`` (its key mode 0600) that signs a
+    server certificate for 127.0.0.1, localhost, ::1 and ``*.{apps_domain}``, reused on restart.
+    ``wharf up`` writes the CA's path into the CLI config; other clients trust it with
+    ``WHARF_CA_CERT`` or ``--ca-cert``. ``tls_cert``/``tls_key`` serve the admin's own instead."""
+
+    tls_cert: Path | None = None
+    """A PEM certificate (its chain after it) for ``wharf up`` to serve HTTPS with; needs
+    ``tls_key``."""
+
+    tls_key: Path | None = None
+    """The PEM private key of ``tls_cert``."""
+
+    tls_port: int | None = Field(default=None, ge=1, le=65535)
+    """TCP port HTTPS listens on when ``wharf up`` serves it (plain HTTP stays on ``port``).
+    Unset means ``port + 363`` (8443 beside 8080)."""
 
     config_dir: Path = Field(default_factory=_default_config_dir)
     """Where the CLI keeps ``config.toml`` (server URL, token, workspace; mode 0600).
@@ -192,12 +211,50 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'wharf.db'}"
 
     @property
-    def effective_public_url(self) -> str:
-        """Base URL for links the server hands out, without a trailing slash."""
+    def serves_tls(self) -> bool:
+        """Whether ``wharf up`` itself serves HTTPS (on ``effective_tls_port``)."""
+        return self.tls == "self-signed" or self.tls_cert is not None
+
+    @property
+    def effective_tls_port(self) -> int:
+        """The HTTPS port: ``tls_port``, else ``port + 363`` (8443 beside 8080), else the port
+        363 below when that would pass 65535."""
+        if self.tls_port is not None:
+            return self.tls_port
+        return self.port + 363 if self.port + 363 <= 65535 else self.port - 363
+
+    @property
+    def _local_host(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"[{host}]" if ":" in host else host
+
+    @property
+    def plain_url(self) -> str:
+        """Base URL of what is served over plain HTTP (or ``public_url`` when given)."""
         if self.public_url:
             return self.public_url.rstrip("/")
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
-        return f"http://{host}:{self.port}"
+        return f"http://{self._local_host}:{self.port}"
+
+    @property
+    def https_url(self) -> str | None:
+        """Base URL of what is served over HTTPS: an https ``public_url`` (a TLS-terminating
+        proxy in front), else Wharf's own TLS port; None when nothing is."""
+        if self.public_url and self.public_url.startswith("https://"):
+            return self.public_url.rstrip("/")
+        if not self.serves_tls:
+            return None
+        if self.public_url:  # a plain http one: the same host, on the TLS port
+            parts = urlsplit(self.public_url.rstrip("/"))
+            host = parts.hostname or self._local_host
+            host = f"[{host}]" if ":" in host else host
+            return f"https://{host}:{self.effective_tls_port}{parts.path}"
+        return f"https://{self._local_host}:{self.effective_tls_port}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """Base URL for links the server hands out, without a trailing slash: https when the
+        server is reached over TLS."""
+        return self.https_url or self.plain_url
 
     @property
     def envs_dir(self) -> Path:
@@ -223,6 +280,18 @@ class Settings(BaseSettings):
     def private_url_allowlist(self) -> HostAllowList:
         """``allow_private_urls`` as patterns."""
         return HostAllowList.parse(self.allow_private_urls)
+
+    @model_validator(mode="after")
+    def _check_tls(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("WHARF_TLS_CERT and WHARF_TLS_KEY are given together or not at all")
+        if self.tls_cert is not None and self.tls == "self-signed":
+            raise ValueError(
+                "WHARF_TLS=self-signed and WHARF_TLS_CERT contradict each other: drop one"
+            )
+        if self.serves_tls and self.effective_tls_port == self.port:
+            raise ValueError(f"the HTTPS port and the HTTP port are both {self.port}")
+        return self
 
     @field_validator("allow_private_urls")
     @classmethod

@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         replay_limit=settings.route_replay_max_bytes,
         websocket_max_message=settings.route_websocket_max_message_bytes,
         websocket_idle_timeout=settings.route_websocket_idle_timeout,
+        https_port=_own_https_port(settings),
     )
     # Added last, so outermost: app-route traffic gets a request id and an access line too.
     app.add_middleware(RequestObserver, metrics=app_metrics)
@@ -111,3 +112,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(hooks.router)  # /hooks/...: called by git hosts, outside the API
     app.include_router(metrics.router)  # /metrics: where Prometheus looks by default
     return app
+
+
+def _own_https_port(settings: Settings) -> int | None:
+    """The port Wharf serves https on itself; None when https is a proxy's in front (its
+    URL keeps the host as the client asked) or not served at all."""
+    behind_proxy = (settings.public_url or "").startswith("https://")
+    if not settings.serves_tls or behind_proxy:
+        return None
+    return settings.effective_tls_port

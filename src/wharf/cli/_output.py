@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import jmespath  # type: ignore[import-untyped]
@@ -44,13 +45,15 @@ OUTPUT_ENV = "WHARF_OUTPUT"
 class _Asked:
     rendering: str = "table"
     query: str | None = None
+    ca_cert: Path | None = None
 
 
 _asked = _Asked()
 
 
-def reset_output(query: str | None = None) -> None:
-    """Start a command: no rendering asked for yet, and ``query`` (``--query``) to apply."""
+def reset_output(query: str | None = None, ca_cert: Path | None = None) -> None:
+    """Start a command: no rendering asked for yet, ``query`` (``--query``) to apply, and the
+    CA to trust (``--ca-cert``)."""
     if query is not None:
         try:
             jmespath.compile(query)
@@ -58,6 +61,12 @@ def reset_output(query: str | None = None) -> None:
             raise typer.BadParameter(f"--query {query!r} is not valid JMESPath: {exc}") from None
     _asked.rendering = "table"
     _asked.query = query
+    _asked.ca_cert = ca_cert
+
+
+def asked_ca_cert() -> Path | None:
+    """The ``--ca-cert`` the command line gave, if any."""
+    return _asked.ca_cert
 
 
 def _parse_output(value: Any) -> OutputFormat:
@@ -103,7 +112,7 @@ WorkspaceOption = Annotated[
 
 def open_client(workspace: str | None = None) -> Client:
     """The SDK client from the config file and environment, optionally in another workspace."""
-    client = Client.from_config()
+    client = Client.from_config(ca_cert=_asked.ca_cert)
     if workspace:
         client.workspace = workspace
     return client

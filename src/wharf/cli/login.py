@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from wharf.cli._output import print_success
+from wharf.cli._output import asked_ca_cert, print_success
 from wharf.sdk import Client, ClientConfig, read_config, write_config
 
 
@@ -33,8 +33,11 @@ def login(
     if not token:
         token = typer.prompt("Token", hide_input=True)
     workspace = workspace or current.workspace
-    with Client(url, token=token, workspace=workspace) as client:
+    ca = asked_ca_cert()
+    ca_cert = str(ca.resolve()) if ca is not None else current.ca_cert
+    with Client(url, token=token, workspace=workspace, ca_cert=ca_cert) as client:
         me = client.users.me()
         client.workspaces.get(workspace)
-    path = write_config(ClientConfig(url=url, token=token, workspace=workspace))
+    config = ClientConfig(url=url, token=token, workspace=workspace, ca_cert=ca_cert)
+    path = write_config(config)
     print_success(f"logged in to {url} as {me.name} (workspace {workspace}); saved to {path}")

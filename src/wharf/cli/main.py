@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -70,9 +71,15 @@ def _root(
         False, "--version", callback=_show_version, is_eager=True, help="print the version"
     ),
     query: QueryOption = None,
+    ca_cert: Path | None = typer.Option(
+        None,
+        "--ca-cert",
+        metavar="FILE",
+        help="trust the CA in this PEM file for an https server (or WHARF_CA_CERT)",
+    ),
 ) -> None:
     """Wharf: take machine-learning models from a notebook to production."""
-    reset_output(query)
+    reset_output(query, ca_cert)
 
 
 app.command("up")(up.up)

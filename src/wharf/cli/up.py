@@ -16,11 +16,17 @@ from wharf.sdk import ClientConfig, read_config, write_config
 if TYPE_CHECKING:
     from wharf.config import Settings
     from wharf.sandbox import Sandbox
+    from wharf.services.tls import TlsFiles
 
 
 class LogFormatOption(StrEnum):
     text = "text"
     json = "json"
+
+
+class TlsOption(StrEnum):
+    off = "off"
+    self_signed = "self-signed"
 
 
 def up(
@@ -33,14 +39,23 @@ def up(
         LogFormatOption | None,
         typer.Option(help="log lines as text or as one JSON object each [text]"),
     ] = None,
+    tls: Annotated[
+        TlsOption | None,
+        typer.Option(
+            help="serve HTTPS with a certificate Wharf makes for itself (self-signed) [off]"
+        ),
+    ] = None,
+    tls_port: Annotated[int | None, typer.Option(help="HTTPS port [port + 363]")] = None,
 ) -> None:
     """Start Wharf: API, runners and app routes, embedded (SQLite and a local datastore by
     default). Flags override WHARF_* environment variables. Ctrl-C stops it cleanly."""
     # The server stack is imported here, not at the top: every other command stays quick.
-    import uvicorn
+    from pydantic import ValidationError
 
-    from wharf.api import create_app
+    from wharf.cli._output import print_error
+    from wharf.cli.up_servers import serve
     from wharf.config import Settings
+    from wharf.errors import Invalid
     from wharf.logconfig import configure_logging
     from wharf.services.platform import find_sandbox, restrict_file_modes
     from wharf.services.ports import check_port_free
@@ -53,26 +68,45 @@ def up(
         "port": port,
         "data_dir": data_dir,
         "log_format": None if log_format is None else log_format.value,
+        "tls": None if tls is None else tls.value,
+        "tls_port": tls_port,
     }
-    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:  # a contradiction among the TLS settings, a bad value
+        print_error("; ".join(_setting_error(error) for error in exc.errors()))
+        raise typer.Exit(2) from None
     configure_logging(settings.log_level, settings.log_format)
     check_port_free(settings.host, settings.port)
+    if settings.serves_tls:
+        check_port_free(settings.host, settings.effective_tls_port)
+    try:
+        tls_files = _tls_files(settings)
+    except Invalid as exc:
+        print_error(str(exc))
+        raise typer.Exit(2) from None
     sandbox = find_sandbox(settings)  # refuses a server beyond loopback without one
-    config_note = _prepare(settings)
+    config_note = _prepare(settings, None if tls_files is None else tls_files.ca)
     _announce(settings, config_note, sandbox)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=None,  # configure_logging did it: one format for every line
-        access_log=False,  # Wharf writes its own (wharf.access), with request ids
-        timeout_graceful_shutdown=10,
-        # llhttp, strict (docs/runtime.md); WebSockets for app routes, bounded as they are.
-        http="httptools",
-        ws="websockets-sansio",
-        ws_max_size=settings.route_websocket_max_message_bytes,
-    )
+    serve(settings, tls_files)
+
+
+def _setting_error(error: Any) -> str:
+    """One settings error in plain words, naming its variable when it has one."""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    field = ".".join(str(part) for part in error.get("loc", ()))
+    return f"WHARF_{field.upper()}: {message}" if field else message
+
+
+def _tls_files(settings: Settings) -> TlsFiles | None:
+    """The certificate to serve HTTPS with, when the server serves it."""
+    from wharf.services.tls import check_given, ensure_self_signed
+
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        return check_given(settings.tls_cert, settings.tls_key)
+    if settings.tls == "self-signed":
+        return ensure_self_signed(settings.data_dir / "tls", settings.apps_domain)
+    return None
 
 
 def _announce(settings: Settings, config_note: str, sandbox: Sandbox) -> None:
@@ -84,6 +118,11 @@ def _announce(settings: Settings, config_note: str, sandbox: Sandbox) -> None:
         return  # without a sandbox, the platform's own warning says so in the log
     console.print(f"[bold]Wharf[/bold] is starting at [link={url}]{url}[/link]", highlight=False)
     console.print(f"  API docs  {url}/api/v1/docs", highlight=False)
+    if settings.serves_tls:
+        console.print(
+            f"  HTTPS     port {settings.effective_tls_port}; plain HTTP {settings.plain_url}",
+            highlight=False,
+        )
     console.print(f"  data      {settings.data_dir}", highlight=False)
     console.print(f"  CLI       {config_note}", highlight=False)
     if sandbox.active:
@@ -100,9 +139,10 @@ def _is_loopback(url: str) -> bool:
     return host in ("localhost", "0.0.0.0", "::") or host.startswith("127.") or host == "::1"  # noqa: S104
 
 
-def _prepare(settings: Settings) -> str:
+def _prepare(settings: Settings, ca_cert: Path | None = None) -> str:
     """Migrate, bootstrap, and leave the CLI config pointing at this server with a working
-    admin token. Returns a line that says what was done to the config."""
+    admin token (and the CA that signed a self-signed certificate, so https is trusted at once).
+    Returns a line that says what was done to the config."""
     from wharf.services import bootstrap, tokens
     from wharf.services.platform import start_platform
 
@@ -119,7 +159,9 @@ def _prepare(settings: Settings) -> str:
                 token, user = current.token, tokens.authenticate(session, current.token).user_name
             else:
                 token, user = bootstrap.issue_admin_token(session), bootstrap.ADMIN_USER
-        write_config(ClientConfig(url=url, token=token, workspace=current.workspace), path)
+        ca = str(ca_cert) if ca_cert is not None else None
+        config = ClientConfig(url=url, token=token, workspace=current.workspace, ca_cert=ca)
+        write_config(config, path)
         return f"configured in {path} as {user}"
     finally:
         platform.close()

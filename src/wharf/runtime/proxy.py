@@ -67,8 +67,10 @@ class RouteProxy:
         metrics: RouteMetrics | None = None,
         websocket_max_message: int = 16 * 1024 * 1024,
         websocket_idle_timeout: float = 300.0,
+        https_port: int | None = None,
     ) -> None:
         self.app = app
+        self._https_port = https_port  # where plain http to a TLS route is redirected
         self.registry = registry
         self.metrics = metrics
         self._connect_timeout = connect_timeout
@@ -132,7 +134,8 @@ class RouteProxy:
         if match.target is None:
             await _send_problem(send, 404, "no-such-route", f"no app is routed at {match.name}")
             return
-        refusal = refuse_insecure(match, scope)  # a TLS route's answer to plain http
+        # A TLS route's answer to plain http.
+        refusal = refuse_insecure(match, scope, self._https_port)
         if refusal is not None:
             await send(refusal[0])
             await send(refusal[1])

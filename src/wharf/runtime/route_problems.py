@@ -10,7 +10,7 @@ from starlette.types import Message, Scope
 
 from wharf.runtime.registry import AppRegistry
 from wharf.runtime.replicas import ReplicaSetStatus
-from wharf.runtime.routes import AppKey, RouteMatch
+from wharf.runtime.routes import AppKey, RouteMatch, strip_port
 
 PROBLEM_TYPE = "urn:wharf:problem:"
 _TITLES = {
@@ -75,14 +75,19 @@ def explain_unavailable(registry: AppRegistry, key: AppKey) -> str:
     return f"app {key} has no serving revision yet: its first build has not completed"
 
 
-def refuse_insecure(match: RouteMatch, scope: Scope) -> tuple[Message, Message] | None:
+def refuse_insecure(
+    match: RouteMatch, scope: Scope, https_port: int | None = None
+) -> tuple[Message, Message] | None:
     """The ASGI messages a plain-http request to a TLS route gets instead of the app: a 308
     to https (``Redirect``) or a 403 problem (``None``); None when it may pass (https,
-    ``Allow``, or a route without TLS)."""
+    ``Allow``, or a route without TLS). ``https_port`` is where Wharf itself serves https
+    (the URL's port is swapped for it); None keeps the host as asked (a TLS proxy in front)."""
     policy = match.insecure_policy
     if match.target is None or policy in (None, "Allow") or scope.get("scheme") == "https":
         return None
     host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+    if https_port is not None:
+        host = strip_port(host) + ("" if https_port == 443 else f":{https_port}")
     target = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")

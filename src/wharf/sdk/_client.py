@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,25 @@ from wharf.version import __version__
 API_PREFIX = "/api/v1"
 
 
+def trust(ca_cert: str | Path | None) -> ssl.SSLContext | bool:
+    """httpx's ``verify=``: the system's CAs, or only the given CA file."""
+    if ca_cert is None:
+        return True
+    path = Path(ca_cert).expanduser()
+    try:
+        return ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot read the CA certificate {path}: {exc}") from None
+
+
 class Client:
     """A connection to a Wharf server.
 
     ``Client("http://127.0.0.1:8080", token="wharf_...", workspace="default")``, or
     ``Client.from_config()`` to use what ``wharf up`` / ``wharf login`` wrote. Pass
-    ``transport`` to talk to an in-process app (tests) or through a custom transport.
+    ``transport`` to talk to an in-process app (tests) or through a custom transport, and
+    ``ca_cert`` (a PEM file) to trust a server whose certificate a private CA signed, as
+    ``wharf up --tls self-signed`` makes.
     """
 
     def __init__(
@@ -43,6 +57,7 @@ class Client:
         workspace: str = DEFAULT_WORKSPACE,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        ca_cert: str | Path | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.workspace = workspace
@@ -50,7 +65,11 @@ class Client:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(
-            base_url=self.url + API_PREFIX, headers=headers, transport=transport, timeout=timeout
+            base_url=self.url + API_PREFIX,
+            headers=headers,
+            transport=transport,
+            timeout=timeout,
+            verify=trust(ca_cert),
         )
         self.users = UserOperations(self)
         self.tokens = TokenOperations(self)
@@ -69,17 +88,28 @@ class Client:
 
     @classmethod
     def from_config(
-        cls, path: str | Path | None = None, *, transport: httpx.BaseTransport | None = None
+        cls,
+        path: str | Path | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        ca_cert: str | Path | None = None,
     ) -> Client:
         """A client from the config file and the ``WHARF_URL`` / ``WHARF_TOKEN`` /
-        ``WHARF_WORKSPACE`` environment variables."""
+        ``WHARF_WORKSPACE`` / ``WHARF_CA_CERT`` environment variables (``ca_cert`` given here
+        wins)."""
         config = read_config(Path(path) if path else None)
         if not config.url:
             raise ConfigError(
                 "no Wharf server is configured: start one with 'wharf up', "
                 "run 'wharf login --url URL', or set WHARF_URL"
             )
-        return cls(config.url, token=config.token, workspace=config.workspace, transport=transport)
+        return cls(
+            config.url,
+            token=config.token,
+            workspace=config.workspace,
+            transport=transport,
+            ca_cert=ca_cert or config.ca_cert,
+        )
 
     def __repr__(self) -> str:
         return f"Client(url={self.url!r}, workspace={self.workspace!r})"
@@ -128,6 +158,12 @@ class Client:
                 timeout=timeout,  # type: ignore[arg-type]
             )
         except httpx.TransportError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise ServerUnavailableError(
+                    f"the Wharf server at {self.url} has a certificate this client does not "
+                    f"trust ({exc}): pass --ca-cert FILE or set WHARF_CA_CERT to the CA that "
+                    "signed it"
+                ) from exc
             raise ServerUnavailableError(
                 f"cannot reach the Wharf server at {self.url} ({exc.__class__.__name__}: {exc}); "
                 "is it running? ('wharf up' starts one)"

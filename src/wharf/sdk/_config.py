@@ -27,13 +27,20 @@ class ClientConfig:
     url: str | None = None
     token: str | None = None
     workspace: str = DEFAULT_WORKSPACE
+    ca_cert: str | None = None
+    """A PEM file of the CA to trust for an https server (a ``wharf up --tls self-signed``
+    one); unset means the system's trusted CAs."""
 
     def __repr__(self) -> str:  # never show the token
-        return f"ClientConfig(url={self.url!r}, workspace={self.workspace!r}, token=<hidden>)"
+        return (
+            f"ClientConfig(url={self.url!r}, workspace={self.workspace!r}, "
+            f"ca_cert={self.ca_cert!r}, token=<hidden>)"
+        )
 
 
 def read_config(path: Path | None = None, *, use_env: bool = True) -> ClientConfig:
-    """The file's settings, overridden by ``WHARF_URL``, ``WHARF_TOKEN``, ``WHARF_WORKSPACE``."""
+    """The file's settings, overridden by ``WHARF_URL``, ``WHARF_TOKEN``, ``WHARF_WORKSPACE``,
+    ``WHARF_CA_CERT``."""
     path = path or config_path()
     values: dict[str, object] = {}
     if path.exists():
@@ -44,7 +51,9 @@ def read_config(path: Path | None = None, *, use_env: bool = True) -> ClientConf
     url = values.get("url")
     token = values.get("token")
     workspace = values.get("workspace") or DEFAULT_WORKSPACE
+    ca_cert = values.get("ca_cert")
     if use_env:
+        ca_cert = os.environ.get("WHARF_CA_CERT") or ca_cert
         url = os.environ.get("WHARF_URL") or url
         token = os.environ.get("WHARF_TOKEN") or token
         workspace = os.environ.get("WHARF_WORKSPACE") or workspace
@@ -52,6 +61,7 @@ def read_config(path: Path | None = None, *, use_env: bool = True) -> ClientConf
         url=str(url) if url else None,
         token=str(token) if token else None,
         workspace=str(workspace),
+        ca_cert=str(ca_cert) if ca_cert else None,
     )
 
 

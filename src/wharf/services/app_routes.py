@@ -78,8 +78,9 @@ def _check_tls(route: Mapping[str, Any], *, serves_https: bool) -> dict[str, Any
         )
     if not serves_https:
         raise Invalid(
-            "this server serves plain http, so a TLS route could not be served: run it with "
-            "an https WHARF_PUBLIC_URL (behind a TLS-terminating proxy)",
+            "this server serves plain http, so a TLS route could not be served: start it "
+            "with 'wharf up --tls self-signed' or WHARF_TLS_CERT/WHARF_TLS_KEY, or behind a "
+            "TLS-terminating proxy with an https WHARF_PUBLIC_URL",
             field="route.tls",
         )
     return {"tls": "edge", "insecure_policy": policy or "None"}

@@ -305,10 +305,15 @@ def delete_app(session: Session, app: App) -> None:
     session.flush()
 
 
-def describe_route(app: App, workspace: str, public_url: str, apps_domain: str) -> dict[str, Any]:
-    """The URLs an app answers on."""
+def describe_route(
+    app: App, workspace: str, public_url: str, apps_domain: str, https_url: str | None = None
+) -> dict[str, Any]:
+    """The URLs an app answers on, with the scheme its route really serves: a TLS route's
+    carry ``https_url`` (the server's HTTPS address and port) when the server has one."""
     if not app.route.get("enabled", True):
         return {"enabled": False, "urls": []}
+    if app.route.get("tls") and https_url is not None:
+        public_url = https_url
     scheme, _, rest = public_url.partition("://")
     port = rest.rsplit(":", 1)[1] if ":" in rest else ""
     suffix = f":{port}" if port else ""

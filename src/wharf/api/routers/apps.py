@@ -43,8 +43,9 @@ def build_out(app: models.App, build: models.Build) -> schemas.Build:
 
 def app_out(request: Request, ws: str, app: models.App, latest: models.Build | None) -> schemas.App:
     platform: Platform = request.app.state.platform
+    settings = platform.settings
     route = apps.describe_route(
-        app, ws, platform.settings.effective_public_url, platform.settings.apps_domain
+        app, ws, settings.plain_url, settings.apps_domain, https_url=settings.https_url
     )
     status = deployments.runtime_status(request.app.state.registry, ws, app.name)
     if status is not None:
@@ -147,7 +148,7 @@ def create_app(
             created_by=access.principal.user_name,
             secrets=platform.secrets,
             allow_local_git=platform.settings.allow_local_git,
-            serves_https=platform.settings.effective_public_url.startswith("https://"),
+            serves_https=platform.settings.https_url is not None,
         )
         # Claimed inside the transaction: a host name another app has refuses the create.
         deployments.register_route(request.app.state.registry, ws, app)
@@ -201,7 +202,7 @@ def update_app(
             body.as_patch(),
             actor=access.principal.user_name,
             secrets=platform.secrets,
-            serves_https=platform.settings.effective_public_url.startswith("https://"),
+            serves_https=platform.settings.https_url is not None,
         )
         if outcome.route_changed:  # claimed before the commit: a taken hostname refuses it
             deployments.register_route(registry, ws, found)
