@@ -9,6 +9,7 @@ never hang.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -48,10 +49,14 @@ class SilentServer:
             self.accepted.append(connection)
 
     def close(self) -> None:
+        # shutdown() wakes the thread blocked in accept() (close() alone does not, and the
+        # storage client's retries would go on being accepted); then close what it accepted.
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
+        self.thread.join(timeout=10)
         for connection in self.accepted:
             connection.close()
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -134,12 +134,13 @@ def azure_model_layout(model_dir: Path, job_dir: Path) -> Path:
 def worker_profile(
     interpreter: Path, code_dir: Path, *, readable: Sequence[Path], writable: Sequence[Path]
 ) -> SandboxProfile:
-    """What a worker sees: its environment, the worker script, its code and ``readable`` (inputs,
-    model) read-only; ``writable`` (its outputs, its staging folder) and a private /tmp."""
+    """What a worker sees: its environment, the worker script (and the MLflow driver it may
+    load), its code and ``readable`` (inputs, model) read-only; ``writable`` (its outputs, its
+    staging folder) and a private /tmp."""
     environment = interpreter.parent.parent  # <env>/bin/python
     return SandboxProfile(
         cwd=code_dir,
-        read_only=(environment, WORKER_SCRIPT, code_dir, *readable),
+        read_only=(environment, WORKER_SCRIPT, MLFLOW_DRIVER, code_dir, *readable),
         writable=tuple(writable),
     )
 

@@ -12,7 +12,9 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -141,6 +143,28 @@ def _clear_leftovers(envs_dir: Path, key: str) -> None:
     final = envs_dir / key
     if final.exists() and not _is_complete(final):
         shutil.rmtree(final, ignore_errors=True)
+
+
+def open_for_reading(tree: Path) -> None:
+    """Let every user read (never write) a built environment: user code runs as another
+    identity and must load it, while a server with a private umask (077) would leave files such
+    as ``pyvenv.cfg`` 0600. It holds no secret; the data dir above it (0700) keeps it from
+    other users of the machine."""
+    for folder, dirs, files in os.walk(tree):
+        for name in (*dirs, *files):
+            _add_read(Path(folder) / name)
+    _add_read(tree)
+
+
+def _add_read(path: Path) -> None:
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode):
+        return
+    wanted = stat.S_IRGRP | stat.S_IROTH
+    if stat.S_ISDIR(info.st_mode) or info.st_mode & stat.S_IXUSR:
+        wanted |= stat.S_IXGRP | stat.S_IXOTH
+    if info.st_mode & wanted != wanted:
+        path.chmod(stat.S_IMODE(info.st_mode) | wanted)
 
 
 def clear_all_leftovers(envs_dir: Path) -> int:
@@ -296,6 +320,7 @@ def ensure_environment(
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
             (staging / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+            open_for_reading(staging)
             staging.rename(final)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)

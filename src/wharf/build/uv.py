@@ -109,22 +109,19 @@ class ProcessGroups:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._groups: set[int] = set()
-        self._stopping = False
 
     def add(self, pgid: int) -> None:
         with self._lock:
             self._groups.add(pgid)
-            if self._stopping:
-                kill_process_group(pgid)
 
     def discard(self, pgid: int) -> None:
         with self._lock:
             self._groups.discard(pgid)
 
     def kill_all(self) -> None:
-        """Kill every running install, and any started from now on."""
+        """Kill every running install. Installs started later run: the build runner stops
+        claiming first, and a sandboxed install dies with the server (``--die-with-parent``)."""
         with self._lock:
-            self._stopping = True
             for pgid in self._groups:
                 kill_process_group(pgid)
 

@@ -182,7 +182,7 @@ class App(Base):
     source_secret: Mapped[str | None] = mapped_column(String(255), default=None)
     build_env: Mapped[dict[str, Any]] = mapped_column(default=dict)
     runtime_env: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    secret_env_keys: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    secret_env_keys: Mapped[list[str]] = mapped_column(default=list)
     """The names of the app's secret env variables (shown); their values are in ``secret_env``."""
     secret_env: Mapped[str | None] = mapped_column(Text, default=None)
     """The secret env as JSON, encrypted with the platform key; only replicas see it."""

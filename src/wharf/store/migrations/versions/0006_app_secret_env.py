@@ -22,6 +22,9 @@ def upgrade() -> None:
             sa.Column("secret_env_keys", sa.JSON(), nullable=False, server_default="[]")
         )
         batch_op.add_column(sa.Column("secret_env", sa.Text(), nullable=True))
+    # The server default only fills the apps that exist; the model sets the column.
+    with op.batch_alter_table("apps", schema=None) as batch_op:
+        batch_op.alter_column("secret_env_keys", existing_type=sa.JSON(), server_default=None)
 
 
 def downgrade() -> None:

@@ -19,14 +19,17 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("asset_versions") as batch:
-        batch.add_column(sa.Column("properties", sa.JSON(), nullable=False, server_default="{}"))
-    with op.batch_alter_table("batch_deployments") as batch:
-        batch.add_column(
-            sa.Column("environment_notes", sa.JSON(), nullable=False, server_default="{}")
-        )
-    with op.batch_alter_table("jobs") as batch:
-        batch.add_column(sa.Column("steps", sa.JSON(), nullable=False, server_default="[]"))
+    # The server defaults only fill the rows that exist; the models set these columns.
+    added = (
+        ("asset_versions", "properties", "{}"),
+        ("batch_deployments", "environment_notes", "{}"),
+        ("jobs", "steps", "[]"),
+    )
+    for table, column, empty in added:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column(column, sa.JSON(), nullable=False, server_default=empty))
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column(column, existing_type=sa.JSON(), server_default=None)
 
 
 def downgrade() -> None:

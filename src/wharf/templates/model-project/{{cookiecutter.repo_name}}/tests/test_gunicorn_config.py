@@ -18,7 +18,8 @@ def load(monkeypatch, **env):
 def test_defaults(monkeypatch):
     config = load(monkeypatch)
     assert config["bind"] == "0.0.0.0:8080"
-    assert (config["workers"], config["threads"], config["timeout"]) == (1, 1, 30)
+    # As Open Data Hub's template: two workers, a 120 s timeout.
+    assert (config["workers"], config["threads"], config["timeout"]) == (2, 1, 120)
 
 
 def test_environment_overrides(monkeypatch):
@@ -27,7 +28,7 @@ def test_environment_overrides(monkeypatch):
         GUNICORN_BIND="127.0.0.1:9000",
         GUNICORN_PROCESSES="3",
         GUNICORN_THREADS="4",
-        GUNICORN_TIMEOUT="120",
+        GUNICORN_TIMEOUT="45",
     )
     assert config["bind"] == "127.0.0.1:9000"
-    assert (config["workers"], config["threads"], config["timeout"]) == (3, 4, 120)
+    assert (config["workers"], config["threads"], config["timeout"]) == (3, 4, 45)
