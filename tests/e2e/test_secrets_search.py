@@ -174,9 +174,7 @@ def test_no_secret_value_shows_anywhere(
     with (
         private_git_server(served_repository(tmp_path), "deployer", values["git password"]) as gs,
         CommandLines() as lines,
-        run_wharf_up(
-            tmp_path, env={"WHARF_ALLOW_PRIVATE_URLS": s3_server.allow_pattern}
-        ) as wharf,
+        run_wharf_up(tmp_path, env={"WHARF_ALLOW_PRIVATE_URLS": s3_server.allow_pattern}) as wharf,
     ):
         config = Path(wharf.env["WHARF_CONFIG_DIR"]) / "config.toml"
         token = tomllib.loads(config.read_text())["token"]
