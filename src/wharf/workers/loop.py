@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ IDLE_SECONDS = 1.0
 item whose turn came, may have work for it)."""
 
 
-class ClaimLoop:
+class ClaimLoop(ABC):
     """Worker threads that claim items from the store and run them, one at a time each."""
 
     kind: str = "item"
@@ -42,19 +43,18 @@ class ClaimLoop:
 
     # -- the hooks ------------------------------------------------------------------------
 
+    @abstractmethod
     def claim(self, session: Session) -> int | None:
-        """Take the next item (its id) in the store, or None when there is nothing to do.
-        Override this."""
-        raise NotImplementedError
+        """Take the next item (its id) in the store, or None when there is nothing to do."""
 
+    @abstractmethod
     def run(self, item_id: int, cancel: threading.Event) -> None:
-        """Run a claimed item to its end; ``cancel`` is set by :meth:`interrupt`. Override this."""
-        raise NotImplementedError
+        """Run a claimed item to its end; ``cancel`` is set by :meth:`interrupt`."""
 
-    def recover(self, session: Session) -> None:
+    def recover(self, session: Session) -> None:  # noqa: B027 -- optional hook
         """Deal with items a stopped server left claimed; called once by :meth:`start`."""
 
-    def on_stop(self) -> None:
+    def on_stop(self) -> None:  # noqa: B027 -- optional hook
         """What a stop does to running items. By default nothing: they run on until the
         threads' join times out, and :meth:`recover` deals with them at the next start."""
 
