@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from wharf.cli.apps import _parse_secret_pairs, read_env_file
+from wharf.cli.app_changes import parse_pairs
+from wharf.cli.apps import read_env_file
 from wharf.sdk import InvalidRequestError
 
 
@@ -28,7 +29,7 @@ def test_a_bad_line_names_its_place_but_not_its_content(tmp_path: Path) -> None:
 
 
 def test_a_bad_flag_is_refused_without_echoing_it() -> None:
-    assert _parse_secret_pairs(["A=1", "B=x=y"]) == {"A": "1", "B": "x=y"}
+    assert parse_pairs(["A=1", "B=x=y"], "--secret-env", secret=True) == {"A": "1", "B": "x=y"}
     with pytest.raises(InvalidRequestError) as caught:
-        _parse_secret_pairs(["sk-live-secret"])
+        parse_pairs(["sk-live-secret"], "--secret-env", secret=True)
     assert "sk-live" not in caught.value.detail

@@ -23,13 +23,14 @@ _Pairs = Annotated[list[str] | None, typer.Option(help="K=V; repeat")]
 _Names = Annotated[list[str] | None, typer.Option(help="a name to remove; repeat")]
 
 
-def parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
-    """``K=V`` flags into a dict."""
+def parse_pairs(values: list[str] | None, what: str, *, secret: bool = False) -> dict[str, str]:
+    """``K=V`` flags into a dict; with ``secret``, an error never repeats the flag's value."""
     pairs: dict[str, str] = {}
     for value in values or []:
         key, sep, rest = value.partition("=")
         if not sep or not key:
-            raise InvalidRequestError(422, "invalid", f"{what} {value!r} is not KEY=VALUE")
+            shown = "" if secret else f" {value!r} is not"
+            raise InvalidRequestError(422, "invalid", f"{what}{shown or ' takes'} KEY=VALUE")
         pairs[key] = rest
     return pairs
 

@@ -64,17 +64,6 @@ BUILD_COLUMNS = [
 ]
 
 
-def _parse_secret_pairs(values: list[str] | None) -> dict[str, str]:
-    # parse_pairs would quote the whole flag, value included, in its error message.
-    pairs: dict[str, str] = {}
-    for value in values or []:
-        key, sep, rest = value.partition("=")
-        if not sep or not key:
-            raise InvalidRequestError(422, "invalid", "--secret-env takes KEY=VALUE")
-        pairs[key] = rest
-    return pairs
-
-
 def read_env_file(path: Path | None) -> dict[str, str]:
     """``KEY=VALUE`` lines of ``path`` (blank lines and ``#`` comments skipped; the value is
     everything after the first ``=``, as written)."""
@@ -153,7 +142,10 @@ def create(
         "source_secret": source_secret,
         "env": parse_pairs(env, "--env"),
         "build_env": parse_pairs(build_env, "--build-env"),
-        "secret_env": {**read_env_file(secret_env_file), **_parse_secret_pairs(secret_env)},
+        "secret_env": {
+            **read_env_file(secret_env_file),
+            **parse_pairs(secret_env, "--secret-env", secret=True),
+        },
         "replicas": replicas,
         "cpu": cpu,
         "memory": memory,
