@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import Server
@@ -21,6 +22,13 @@ def repo(server: Server, tmp_path: Path) -> str:
         {"service/requirements.txt": "\n", "service/wsgi.py": "application = None\n"},
     )
     return url
+
+
+def send_import(browser: httpx.Client, repo: str, **fields: str) -> httpx.Response:
+    """Open the import form and send it for ``repo``'s ``service`` folder with ``fields``."""
+    token = csrf_token(browser.get("/w/default/import").text)
+    data = {"csrf_token": token, "git": repo, "context_dir": "service", "replicas": "1"}
+    return browser.post("/w/default/import", data={**data, **fields})
 
 
 def test_import_shows_the_detected_builder_before_create(server: Server, repo: str) -> None:
@@ -47,22 +55,16 @@ def test_import_shows_the_detected_builder_before_create(server: Server, repo: s
 
 def test_import_creates_the_app_and_starts_build_1(server: Server, repo: str) -> None:
     with signed_in(server, "ann", "contributor") as browser:
-        token = csrf_token(browser.get("/w/default/import").text)
-        created = browser.post(
-            "/w/default/import",
-            data={
-                "csrf_token": token,
-                "git": repo,
-                "context_dir": "service",
-                "group": "scoring",
-                "env": "MODE=fast\n",
-                "build_env": "",
-                "replicas": "2",
-                "memory": "256Mi",
-                "labels": "team=risk, tier=api",
-                "route": "on",
-                "path": "/predict",
-            },
+        created = send_import(
+            browser,
+            repo,
+            group="scoring",
+            env="MODE=fast\n",
+            replicas="2",
+            memory="256Mi",
+            labels="team=risk, tier=api",
+            route="on",
+            path="/predict",
         )
         assert created.status_code == 303
         assert created.headers["location"] == "/w/default/topology?selected=heart-model"
@@ -96,9 +98,7 @@ def test_import_errors_are_shown_next_to_their_field(
     server: Server, repo: str, fields: dict[str, str], field: str, message: str
 ) -> None:
     with signed_in(server, "ann", "contributor") as browser:
-        token = csrf_token(browser.get("/w/default/import").text)
-        data = {"csrf_token": token, "git": repo, "context_dir": "service", "replicas": "1"}
-        answer = browser.post("/w/default/import", data={**data, **fields})
+        answer = send_import(browser, repo, **fields)
     assert 400 <= answer.status_code < 500
     assert f'id="e-{field}"' in answer.text, answer.text
     error = answer.text.split(f'id="e-{field}"', 1)[1].split("</p>", 1)[0]
@@ -109,19 +109,13 @@ def test_import_errors_are_shown_next_to_their_field(
 
 def test_import_can_create_the_source_secret_it_needs(server: Server, repo: str) -> None:
     with signed_in(server, "ann", "owner") as browser:
-        token = csrf_token(browser.get("/w/default/import").text)
-        created = browser.post(
-            "/w/default/import",
-            data={
-                "csrf_token": token,
-                "git": repo,
-                "context_dir": "service",
-                "replicas": "1",
-                "source_secret": "__new__",
-                "new_secret_name": "git-creds",
-                "new_secret_username": "bot",
-                "new_secret_password": "s3cret-token-value",
-            },
+        created = send_import(
+            browser,
+            repo,
+            source_secret="__new__",
+            new_secret_name="git-creds",
+            new_secret_username="bot",
+            new_secret_password="s3cret-token-value",
         )
         assert created.status_code == 303
         page = browser.get("/w/default/source-secrets")

@@ -22,7 +22,7 @@ from wharf.console.sse import event_stream, log_lines
 from wharf.errors import Invalid
 from wharf.logfiles import read_tail
 from wharf.schemas import apps as schemas
-from wharf.services import app_events, app_updates, apps, builds, deployments, workspaces
+from wharf.services import app_events, app_updates, builds, deployments
 from wharf.states import BuildPhase
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
@@ -40,9 +40,7 @@ def load_app(ctx: ConsoleContext, name: str) -> schemas.App:
 
 def recent_builds(ctx: ConsoleContext, name: str, count: int) -> list[schemas.Build]:
     with ctx.platform.transaction() as session:
-        found = apps.read_app(
-            session, workspaces.read_workspace(session, ctx.workspace or ""), name
-        )
+        found = ctx.read_app(session, name)
         return [build_out(found, b) for b in builds.list_builds(session, found)[:count]]
 
 
@@ -182,7 +180,7 @@ def events(
     ws: str, app: str, number: PageNumber = 1, ctx: ConsoleContext = page("apps/read")
 ) -> Response:
     with ctx.platform.transaction() as session:
-        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        found = ctx.read_app(session, app)
         listed = paginate([event_out(e) for e in app_events.list_events(session, found)], number)
     return render(
         ctx,
@@ -233,6 +231,6 @@ def replica_log_events(
 
 def _replica_log_path(ctx: ConsoleContext, app: str, replica: int) -> Path | None:
     with ctx.platform.transaction() as session:
-        found = apps.read_app(session, workspaces.read_workspace(session, ctx.workspace or ""), app)
+        found = ctx.read_app(session, app)
         paths = deployments.replica_log_paths(ctx.platform, ctx.workspace or "", found)
     return paths[replica] if replica < len(paths) else None

@@ -20,7 +20,7 @@ from wharf.console.render import render
 from wharf.console.sse import event_stream, log_lines
 from wharf.console.views import build_sentence
 from wharf.schemas import apps as schemas
-from wharf.services import apps, builds, deployments, workspaces
+from wharf.services import builds, deployments
 from wharf.services.platform import Platform
 from wharf.states import BuildPhase
 
@@ -31,14 +31,14 @@ PhaseFilter = Annotated[BuildPhase | None, Query(description="only builds in thi
 
 def _builds(ctx: ConsoleContext, app: str, phase: BuildPhase | None) -> list[schemas.Build]:
     with ctx.platform.transaction() as session:
-        found = apps.read_app(session, workspaces.read_workspace(session, ctx.workspace or ""), app)
+        found = ctx.read_app(session, app)
         return [build_out(found, b) for b in builds.list_builds(session, found, phase=phase)]
 
 
 def _build(ctx: ConsoleContext, app: str, number: int) -> tuple[schemas.Build, int]:
     """The build as its JSON twin shows it, and its row id (to follow its log)."""
     with ctx.platform.transaction() as session:
-        found = apps.read_app(session, workspaces.read_workspace(session, ctx.workspace or ""), app)
+        found = ctx.read_app(session, app)
         build = builds.read_build(session, found, number)
         return build_out(found, build), build.id
 
@@ -84,7 +84,7 @@ def start_build(
 ) -> Response:
     """Start build: the next numbered build of the app's ref; then its page."""
     with ctx.platform.transaction() as session:
-        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        found = ctx.read_app(session, app)
         number = builds.start_build(
             session, found, trigger="manual", created_by=ctx.user_name
         ).number
@@ -98,7 +98,7 @@ def rebuild(
 ) -> Response:
     """A new build of the same commit."""
     with ctx.platform.transaction() as session:
-        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        found = ctx.read_app(session, app)
         started = builds.rebuild(session, found, number, created_by=ctx.user_name).number
     ctx.platform.build_runner.wake()
     return _to_build(request, ctx, app, started)
@@ -109,7 +109,7 @@ def cancel(
     ws: str, app: str, number: int, request: Request, ctx: ConsoleContext = action("builds/write")
 ) -> Response:
     with ctx.platform.transaction() as session:
-        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        found = ctx.read_app(session, app)
         builds.cancel_build(session, found, number)
     return RedirectResponse(
         back_to(request, ctx.ws_url("apps", app, "builds", number)), status_code=303

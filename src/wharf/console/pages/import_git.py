@@ -16,7 +16,7 @@ from wharf.console.errors import ConsoleRoute
 from wharf.console.forms import parse_env, parse_labels
 from wharf.console.render import render
 from wharf.errors import Invalid, ServiceError
-from wharf.services import apps, deployments, repositories, source_secrets, workspaces
+from wharf.services import apps, deployments, repositories, source_secrets
 from wharf.services.repositories import Detection
 from wharf.store.models import Workspace
 
@@ -126,7 +126,7 @@ def _form_page(
     ctx: ConsoleContext, form: ImportForm, *, status: int = 200, detected: Detection | None = None
 ) -> Response:
     with ctx.platform.transaction() as session:
-        workspace = workspaces.read_workspace(session, ctx.workspace or "")
+        workspace = ctx.read_workspace(session)
         secrets = [s.name for s in source_secrets.list_source_secrets(session, workspace)]
     return render(
         ctx,
@@ -160,7 +160,7 @@ def _detect(ctx: ConsoleContext, form: ImportForm) -> Response:
     if v["git"].strip():
         try:
             with ctx.platform.transaction() as session:
-                workspace = workspaces.read_workspace(session, ctx.workspace or "")
+                workspace = ctx.read_workspace(session)
                 chosen = v["source_secret"] if v["source_secret"] != NEW_SECRET else None
                 detected = repositories.detect_repository(
                     session,
@@ -189,7 +189,7 @@ def _create(ctx: ConsoleContext, request: Request, form: ImportForm, password: s
     try:
         spec = form.spec()
         with ctx.platform.transaction() as session:
-            workspace = workspaces.read_workspace(session, ctx.workspace or "")
+            workspace = ctx.read_workspace(session)
             if form.values["source_secret"] == NEW_SECRET:
                 _create_secret(ctx, session, workspace, form, password)
             app, _ = deployments.create_routed_app(

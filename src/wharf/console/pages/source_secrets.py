@@ -14,7 +14,7 @@ from wharf.console.errors import ConsoleRoute
 from wharf.console.pagination import PageNumber, paginate
 from wharf.console.render import render
 from wharf.errors import Conflict, Invalid
-from wharf.services import source_secrets, workspaces
+from wharf.services import source_secrets
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -30,7 +30,7 @@ def _page(
     status: int = 200,
 ) -> Response:
     with ctx.platform.transaction() as session:
-        workspace = workspaces.read_workspace(session, ctx.workspace or "")
+        workspace = ctx.read_workspace(session)
         listed = [
             secret_out(session, ctx.platform, secret)
             for secret in source_secrets.list_source_secrets(session, workspace)
@@ -75,7 +75,7 @@ def create_secret(
     )
     try:
         with ctx.platform.transaction() as session:
-            workspace = workspaces.read_workspace(session, ws)
+            workspace = ctx.read_workspace(session)
             source_secrets.create_source_secret(
                 session, ctx.platform.secrets, workspace, spec, created_by=ctx.user_name
             )
@@ -90,5 +90,5 @@ def delete_secret(
     ws: str, name: str, ctx: ConsoleContext = action("source-secrets/write")
 ) -> Response:
     with ctx.platform.transaction() as session:
-        source_secrets.delete_source_secret(session, workspaces.read_workspace(session, ws), name)
+        source_secrets.delete_source_secret(session, ctx.read_workspace(session), name)
     return RedirectResponse(ctx.ws_url("source-secrets"), status_code=303)

@@ -13,7 +13,7 @@ from wharf.console.context import ConsoleContext, page
 from wharf.console.errors import ConsoleRoute
 from wharf.console.pagination import Page, PageNumber, paginate
 from wharf.console.render import render
-from wharf.services import apps, builds, workspaces
+from wharf.services import apps, builds
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -29,7 +29,7 @@ def topology(
     ctx: ConsoleContext = page("apps/read"),
 ) -> Response:
     with ctx.platform.transaction() as session:
-        workspace = workspaces.read_workspace(session, ws)
+        workspace = ctx.read_workspace(session)
         found = [a for a in apps.list_apps(session, workspace) if q.strip().lower() in a.name]
         rows = paginate(found, number)
         shown = Page(

@@ -10,7 +10,7 @@ from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
 from wharf.console.pages.apps import load_app
 from wharf.console.render import render
-from wharf.services import apps, webhooks, workspaces
+from wharf.services import webhooks
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -24,7 +24,7 @@ READ_SECRET = "builds/write"  # noqa: S105 (a permission)
 def webhooks_tab(ws: str, app: str, ctx: ConsoleContext = page("apps/read")) -> Response:
     public_url = ctx.platform.settings.effective_public_url
     with ctx.platform.transaction() as session:
-        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        found = ctx.read_app(session, app)
         masked = webhooks.masked_webhook_urls(public_url, ws, found)
         full = (
             webhooks.webhook_urls(ctx.platform.secrets, public_url, ws, found)
@@ -50,6 +50,6 @@ def webhooks_tab(ws: str, app: str, ctx: ConsoleContext = page("apps/read")) -> 
 def rotate(ws: str, app: str, ctx: ConsoleContext = action("apps/write")) -> Response:
     """A new secret: the old URLs stop working at once."""
     with ctx.platform.transaction() as session:
-        found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
+        found = ctx.read_app(session, app)
         webhooks.rotate_webhook_secret(ctx.platform.secrets, found)
     return RedirectResponse(ctx.ws_url("apps", app, "webhooks"), status_code=303)
