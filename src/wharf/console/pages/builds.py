@@ -183,7 +183,9 @@ async def _with_end(
     async for event in lines:
         yield event
     build, _ = await run_in_threadpool(_build, ctx, app, number)
-    yield "end", build_sentence(build) + (f": {build.message}" if build.message else "")
+    sentence = build_sentence(build)
+    said = not build.message or build.message.startswith(sentence)
+    yield "end", sentence if said else f"{sentence}: {build.message}"
 
 
 def _has_ended(platform: Platform, build_id: int) -> bool:
