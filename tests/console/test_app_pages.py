@@ -247,3 +247,12 @@ def test_scaling_from_the_side_panel_answers_with_the_panel(server: Server, mode
     assert "replicas must be between 0 and 20" in too_many.text
     with server.client() as admin:
         assert admin.apps.get("model").replicas == 3
+
+
+def test_the_phase_filter_has_its_json_twin(server: Server, model: str) -> None:
+    with signed_in(server, "ann", "reader") as browser:
+        page = browser.get("/w/default/apps/model/builds?phase=Complete")
+    twin = "/api/v1/workspaces/default/apps/model/builds?phase=Complete"
+    assert f'<link rel="alternate" type="application/json" href="{twin}">' in page.text
+    answer = server.http.get(twin, headers={"Authorization": f"Bearer {server.admin_token}"})
+    assert [b["number"] for b in answer.json()] == [2]
