@@ -16,6 +16,7 @@ from wharf.api.routers.apps import app_detail, build_out, event_out
 from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
 from wharf.console.forms import env_patch, format_env
+from wharf.console.pages.auth import safe_next
 from wharf.console.pagination import PageNumber, paginate
 from wharf.console.render import render
 from wharf.console.sse import event_stream, log_lines
@@ -48,7 +49,10 @@ def back_to(request: Request, fallback: str) -> str:
     """Where a form sent without htmx returns: the page it was on (same origin only)."""
     referer = request.headers.get("referer", "")
     origin = f"{request.url.scheme}://{request.url.netloc}/"
-    return "/" + referer.removeprefix(origin) if referer.startswith(origin) else fallback
+    if not referer.startswith(origin):
+        return fallback
+    target = safe_next("/" + referer.removeprefix(origin))
+    return target if target != "/" else fallback
 
 
 @router.get("/w/{ws}/apps/{app}")
