@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from wharf.batch.engine import JobProgress
 from wharf.config import Settings
 from wharf.errors import Conflict, NotFound
+from wharf.logfiles import read_tail
 from wharf.states import JobStatus
 from wharf.store.models import Job, Workspace
 from wharf.store.types import utcnow
@@ -37,10 +38,23 @@ def job_log_path(settings: Settings, workspace: str, name: str) -> Path:
     return job_dir(settings, workspace, name) / "job.log"
 
 
+def read_log_tail(settings: Settings, workspace: str, name: str, lines: int = 500) -> str:
+    """The last ``lines`` lines of a job's log (empty before it wrote any)."""
+    found, _ = read_tail(job_log_path(settings, workspace, name), lines)
+    return b"\n".join(found).decode("utf-8", "replace")
+
+
 def read_job(session: Session, workspace: Workspace, name: str) -> Job:
     job = session.scalar(select(Job).where(Job.workspace_id == workspace.id, Job.name == name))
     if job is None:
         raise NotFound(f"job {name!r} does not exist in workspace {workspace.name!r}")
+    return job
+
+
+def read_job_by_id(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} does not exist any more")
     return job
 
 
