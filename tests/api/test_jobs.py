@@ -14,11 +14,7 @@ import httpx
 import pytest
 
 from tests.batchfiles import (
-    COMPONENT,
-    COMPONENT_SPEC,
-    PREDICTION,
-    SCORE,
-    create_data_asset,
+    set_up_heart_endpoints,
     upload_folder,
     wait_for_job,
     write_code,
@@ -57,39 +53,7 @@ def api(server: Server, tmp_path: Path) -> Api:
     with ``d1`` (scoring script, default) and ``d2`` (model project), endpoint ``tools`` with a
     component deployment ``copy``."""
     api = Api(server)
-    token = server.admin_token
-    data = upload_folder(server.http, token, write_csv_files(tmp_path / "heart", FILES), "heart")
-    create_data_asset(server.http, token, "heart", data)
-    score = upload_folder(
-        server.http, token, write_code(tmp_path / "s", {"score.py": SCORE}), "c/s"
-    )
-    project = upload_folder(
-        server.http, token, write_code(tmp_path / "p", {"prediction.py": PREDICTION}), "c/p"
-    )
-    component = upload_folder(
-        server.http, token, write_code(tmp_path / "k", {"component.py": COMPONENT}), "c/k"
-    )
-    assert api("POST", "/batch-endpoints", json={"name": "heart"}).status_code == 201
-    assert api("POST", "/batch-endpoints", json={"name": "tools"}).status_code == 201
-    deployments = [
-        (
-            "heart",
-            {
-                "name": "d1",
-                "code_configuration": {"code": score, "scoring_script": "score.py"},
-                "settings": {"mini_batch_size": 3, "max_concurrency_per_instance": 2},
-            },
-        ),
-        ("heart", {"name": "d2", "code_configuration": {"code": project}}),
-        (
-            "tools",
-            {"name": "copy", "type": "component", "code_configuration": {"code": component}}
-            | COMPONENT_SPEC,
-        ),
-    ]
-    for endpoint, body in deployments:
-        created = api("POST", f"/batch-endpoints/{endpoint}/deployments", json=body)
-        assert created.status_code == 201, created.text
+    set_up_heart_endpoints(server.http, server.admin_token, tmp_path, FILES)
     return api
 
 

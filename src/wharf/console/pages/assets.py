@@ -3,14 +3,16 @@ archive / restore (of an asset or one version). One factory makes both, as in th
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
+
 from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
 from wharf.console.pagination import PageNumber, paginate
 from wharf.console.render import render
-
 from wharf.services import assets, catalog, workspaces
 from wharf.services.assets import AssetKind
 
@@ -22,7 +24,7 @@ def asset_pages(kind: AssetKind, collection: str, noun: str) -> APIRouter:
     ``collection`` is both the URL segment and the permission prefix."""
     router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
     read, write = f"{collection}/read", f"{collection}/write"
-    names = {"kind": kind, "collection": collection, "noun": noun}
+    names: dict[str, Any] = {"kind": kind, "collection": collection, "noun": noun}
 
     @router.get(f"/w/{{ws}}/{collection}", name=f"console_list_{collection}")
     def list_assets(

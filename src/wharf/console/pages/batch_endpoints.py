@@ -9,11 +9,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
+
 from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
 from wharf.console.pagination import Page, PageNumber, paginate
 from wharf.console.render import render
-
 from wharf.errors import ServiceError
 from wharf.services import (
     assets,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
+
 from wharf.console.context import ConsoleContext, page
 from wharf.console.errors import ConsoleRoute
 from wharf.console.pagination import PageNumber, paginate
 from wharf.console.render import render
-
 from wharf.services import datastores, workspaces
 from wharf.services.platform import Platform
 from wharf.storage.paths import check_datastore_path

@@ -12,14 +12,14 @@ from dataclasses import asdict
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
+
+from wharf.api.logstream import stream_log
+from wharf.api.routers.jobs import stream_output
 from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
 from wharf.console.pagination import PAGE_SIZE, Page, PageNumber
 from wharf.console.render import render
 from wharf.console.sse import event_stream
-
-from wharf.api.logstream import stream_log
-from wharf.api.routers.jobs import stream_output
 from wharf.errors import ServiceError
 from wharf.services import job_failures, job_outputs, jobs, workspaces
 from wharf.services.platform import Platform
@@ -84,7 +84,7 @@ def show_job(ws: str, name: str, ctx: ConsoleContext = page("jobs/read")) -> Res
             "jobs/job.html",
             api=ctx.api_url("jobs", name),
             job=job,
-            status=status,
+            state=status,
             progress=jobs.read_progress(job),
             failed=failed,
             cause=cause,
