@@ -91,6 +91,8 @@ def test_a_reader_sees_no_actions_and_forged_posts_are_refused(batch: Server) ->
         job_page = client.get(f"{WS}/jobs/{name}")
         assert job_page.status_code == 200
         assert "Cancel job" not in job_page.text
+        assert f'data-sse-progress="{WS}/jobs/{name}/progress"' in job_page.text  # live
+        assert f'data-sse-log="{WS}/jobs/{name}/log"' in job_page.text
         assert client.get(f"{WS}/batch-endpoints/heart/jobs/new").status_code == 403
         token = csrf_token(page.text)  # her own, valid token: the permission still refuses
         forged = [
