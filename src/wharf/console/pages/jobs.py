@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
@@ -24,12 +25,27 @@ from wharf.errors import ServiceError
 from wharf.services import job_failures, job_outputs, jobs, workspaces
 from wharf.services.platform import Platform
 from wharf.states import JobStatus
+from wharf.store.models import Job, Workspace
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 PROGRESS_POLL_SECONDS = 1.0
 """How often a job page's progress stream looks at the job."""
 FILTERS = ("endpoint", "deployment", "experiment_name", "status", "created_by")
+
+
+JobRows = Page[tuple[Job, jobs.ProgressView]]
+
+
+def page_of_jobs(
+    session: Session, workspace: Workspace, where: jobs.JobFilter, number: int
+) -> JobRows:
+    """Page ``number`` of the jobs that match, each with its progress (the rows of
+    ``jobs/_table.html``), counted and sliced by the database."""
+    found = jobs.list_jobs(
+        session, workspace, where, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    return Page([(job, jobs.read_progress(job)) for job in found.jobs], number, found.total)
 
 
 @router.get("/w/{ws}/jobs")
@@ -53,10 +69,7 @@ def list_jobs(
     )
     with ctx.platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
-        found = jobs.list_jobs(
-            session, workspace, where, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
-        )
-        listed = Page([(job, jobs.read_progress(job)) for job in found.jobs], number, found.total)
+        listed = page_of_jobs(session, workspace, where, number)
         choices = jobs.list_job_filter_choices(session, workspace)
         query = {k: v for k, v in request.query_params.items() if k in FILTERS and v}
         return render(
