@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from html import unescape
 from pathlib import Path
@@ -103,14 +104,35 @@ def test_a_reader_sees_no_actions_and_forged_posts_are_refused(batch: Server) ->
         for url, data in forged:
             assert client.post(url, data={"csrf_token": token, **data}).status_code == 403, url
             assert client.post(url, data=data).status_code == 403, url  # no CSRF token
-    with signed_in(batch, "olga", "owner") as owner:
-        without_token = owner.post(f"{WS}/jobs/{name}/cancel", data={})
-        assert without_token.status_code == 403
     with batch.platform.transaction() as session:
         workspace = workspaces.read_workspace(session, "default")
         assert batch_endpoints.read_endpoint(session, workspace, "heart").default_deployment == "d1"
         assert [j.name for j in jobs.list_jobs(session, workspace).jobs] == [name]
-    assert api(batch, "POST", f"/jobs/{name}/cancel").status_code == 200
+    with signed_in(batch, "olga", "owner") as owner:
+        without_token = owner.post(f"{WS}/jobs/{name}/cancel", data={})
+        assert without_token.status_code == 403
+        page = owner.get(f"{WS}/jobs/{name}")
+        assert "Cancel job" in page.text
+        canceled = post(owner, f"{WS}/jobs/{name}/cancel", {}, page.text)
+        assert canceled.status_code == 303
+    assert wait_for_job(batch.http, batch.admin_token, name)["status"] == "Canceled"
+
+
+def test_progress_streams_live_while_the_job_runs(batch: Server) -> None:
+    name = invoke(
+        batch,
+        params_override={"mini_batch_size": 1, "environment_variables": {"SLEEP": "1"}},
+    )
+    with signed_in(batch, "rita", "reader") as client:
+        stream = client.get(f"{WS}/jobs/{name}/progress")  # answered once the job has ended
+    events = re.findall(r"event: (\w+)\ndata: (.*)\n", stream.text)
+    assert events[-1] == ("end", "Completed")
+    progress = [json.loads(data) for event, data in events if event == "progress"]
+    assert progress[0]["status"] != "Completed"  # it began while the job had not ended
+    done = [p["mini_batches_done"] for p in progress]
+    assert done == sorted(done)
+    assert progress[-1]["mini_batches_done"] == FILES
+    assert progress[-1]["text"] == f"{FILES} of {FILES} mini-batches done; {FILES * 3} rows written"
 
 
 def test_the_create_job_form_follows_azure_order_and_runs_a_job(batch: Server) -> None:
