@@ -290,9 +290,11 @@ def test_progress_and_log_stream_as_server_sent_events(batch: Server) -> None:
     assert '"mini_batches_done": 2' in events[0][1]
     assert '"percent_done": 100' in events[0][1]
     assert events[1][1] == "Completed"
-    lines = re.findall(r"event: line\ndata: (.*)\n", log.text)
+    assert log.text.startswith("event: line\n")
+    lines = re.findall(r"^data: (.*)$", log.text, re.MULTILINE)
     assert any("init in" in line for line in lines)
-    assert "event: end" in log.text
+    assert any("job completed" in line for line in lines)
+    assert log.text.rstrip().endswith("data: The job has ended; its whole log is above.")
 
 
 def add_jobs(server: Server, count: int, **values: Any) -> None:

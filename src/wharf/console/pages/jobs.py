@@ -20,7 +20,7 @@ from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
 from wharf.console.pagination import PAGE_SIZE, Page, PageNumber
 from wharf.console.render import render
-from wharf.console.sse import event_stream
+from wharf.console.sse import event_stream, log_lines
 from wharf.errors import ServiceError
 from wharf.services import job_failures, job_outputs, jobs, workspaces
 from wharf.services.platform import Platform
@@ -208,13 +208,8 @@ def log_events(
             return jobs.job_has_ended(session, job_id)
 
     async def lines() -> AsyncIterator[tuple[str, str]]:
-        partial = b""
-        async for chunk in stream_log(path, follow=True, finished=finished):
-            complete, _, partial = (partial + chunk).rpartition(b"\n")
-            for line in complete.split(b"\n") if complete else []:
-                yield "line", line.decode("utf-8", "replace")
-        if partial:
-            yield "line", partial.decode("utf-8", "replace")
+        async for event in log_lines(stream_log(path, follow=True, finished=finished)):
+            yield event
         yield "end", "The job has ended; its whole log is above."
 
     return event_stream(request, lines())
