@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
@@ -75,7 +76,7 @@ def list_jobs(
         return render(
             ctx,
             "jobs/list.html",
-            api=str(request.url.replace(path=ctx.api_url("jobs")).replace_query_params(**query)),
+            api=ctx.api_url("jobs") + (f"?{urlencode(query)}" if query else ""),
             jobs=listed,
             where=where,
             choices=choices,
