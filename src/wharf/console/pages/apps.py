@@ -103,15 +103,21 @@ def scale(
     ctx: ConsoleContext = action("apps/write"),
 ) -> Response:
     """Scale ± from the side panel or the Details tab (the API's PATCH with ``replicas``)."""
-    _, applied = deployments.update_and_roll_out(
-        ctx.platform,
-        request.app.state.registry,
-        ws,
-        app,
-        {"replicas": replicas},
-        actor=ctx.user_name,
-    )
-    if request.headers.get("HX-Request"):
+    in_panel = bool(request.headers.get("HX-Request"))
+    try:
+        _, applied = deployments.update_and_roll_out(
+            ctx.platform,
+            request.app.state.registry,
+            ws,
+            app,
+            {"replicas": replicas},
+            actor=ctx.user_name,
+        )
+    except Invalid as error:
+        if not in_panel:
+            raise
+        return _panel(ctx, app, notice=error.detail)  # htmx swaps only a 2xx answer
+    if in_panel:
         return _panel(ctx, app, notice=applied.message or f"scaled to {replicas}")
     return RedirectResponse(back_to(request, ctx.ws_url("apps", app)), status_code=303)
 
