@@ -4,10 +4,15 @@ from fastapi import APIRouter
 
 from wharf.console.pages import (
     apps,
+    assets,
     auth,
+    batch_endpoints,
     builds,
+    datastores,
     home,
     import_git,
+    jobs,
+    members,
     source_secrets,
     tokens,
     topology,
@@ -24,4 +29,10 @@ PAGES: list[APIRouter] = [
     webhooks.router,
     import_git.router,
     source_secrets.router,
+    batch_endpoints.router,
+    jobs.router,
+    assets.data_pages,
+    assets.model_pages,
+    datastores.router,
+    members.router,
 ]
