@@ -30,7 +30,7 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 install: $(VENV)/.installed  ## create .venv with wharf and everything the tests need
 
 up: install sandbox-check  ## install, then start the platform on http://127.0.0.1:8080
-	$(VENV)/bin/wharf up
+	$(VENV)/bin/wharf up $(if $(DEMO),--demo)
 
 # Loud, never fatal: a single-user machine on loopback still starts without the sandbox.
 sandbox-check:

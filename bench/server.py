@@ -40,8 +40,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_wharf() -> Iterator[BenchServer]:
-    """Start ``wharf up`` quietly, wait for health, stop it (and its replicas) after."""
+def running_wharf(*args: str) -> Iterator[BenchServer]:
+    """Start ``wharf up`` (with ``args``) quietly, wait for health, stop it (and its replicas)
+    after. What it prints goes to ``up.log`` in its temporary folder."""
     with tempfile.TemporaryDirectory() as tmp:
         port = _free_port()
         env = dict(
@@ -50,13 +51,14 @@ def running_wharf() -> Iterator[BenchServer]:
             WHARF_CONFIG_DIR=f"{tmp}/config",
             WHARF_LOG_LEVEL="warning",
         )
-        process = subprocess.Popen(
-            [WHARF, "up", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        with (Path(tmp) / "up.log").open("wb") as log:
+            process = subprocess.Popen(
+                [WHARF, "up", "--port", str(port), *args],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
