@@ -7,11 +7,13 @@ second run on the same data dir reuses everything and adds nothing.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.console.browsing import sign_in
 from tests.processes import RunningWharf, run_wharf_up
 from tests.waiting import wait_until
 
@@ -28,6 +30,13 @@ def wait_for_summary(wharf: RunningWharf) -> str:
 
     log: str = wait_until(printed, 300, "the demo's summary")
     return log
+
+
+def signs_in(wharf: RunningWharf, password: str) -> bool:
+    """Whether the console's sign-in form takes the admin with ``password``."""
+    with httpx.Client(base_url=wharf.url) as browser:
+        answer = sign_in(browser, "admin", password)
+    return answer.status_code == 303 and "wharf_session" in answer.cookies
 
 
 def cli_json(wharf: RunningWharf, *args: str) -> object:
@@ -62,6 +71,10 @@ def test_demo_serves_its_app_completes_its_job_and_a_second_run_adds_nothing(
         log = wait_for_summary(wharf)
         assert "Demo ready" in log, log
         assert f"  console   {wharf.url}/" in log
+        shown = re.search(r"user admin, password (\S+) \(shown this once", log)
+        assert shown, log
+        password = shown.group(1)
+        assert signs_in(wharf, password)
         app_url = f"{wharf.url}/apps/default/heart-risk/"
         assert httpx.get(app_url).json() == {"status": "ok"}
         patient = {"age": 61, "systolic_bp": 150, "cholesterol": 250, "smoker": 1}
@@ -95,6 +108,9 @@ def test_demo_serves_its_app_completes_its_job_and_a_second_run_adds_nothing(
     with run_wharf_up(tmp_path, "--demo", env=env) as wharf:
         log = wait_for_summary(wharf)
         assert "it existed: nothing added" in log, log
+        assert password not in log
+        assert "with the password printed when the demo first ran" in log
+        assert signs_in(wharf, password)
         assert httpx.get(f"{wharf.url}/apps/default/heart-risk/").status_code == 200
         assert inventory(wharf) == first
 

@@ -91,4 +91,12 @@ def _app_line(state: DemoState) -> str:
 
 
 def _sign_in_line(demo: Demo) -> str:
-    return "paste a token from 'wharf token create' on the sign-in page"
+    if demo.admin_password is not None:
+        return (
+            f"user admin, password {demo.admin_password} (shown this once; change it with "
+            "'wharf user set-password admin')"
+        )
+    return (
+        "user admin, with the password printed when the demo first ran (forgot it? "
+        "'wharf user set-password admin')"
+    )

@@ -8,6 +8,7 @@ exists (the job by its idempotency key), so a second run adds nothing.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from wharf.services import (
     deployments,
     job_invoke,
     jobs,
+    passwords,
     users,
     workspaces,
 )
@@ -60,6 +62,9 @@ class Demo:
     job: str = ""
     added: list[str] = field(default_factory=list)
     """What was created now, in words ("app heart-risk"); empty when everything existed."""
+    admin_password: str | None = None
+    """The admin's console password when this run set it (shown once); None when the admin
+    already had one."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,9 @@ def set_up_demo(
     with platform.transaction() as session:
         admin = users.read_user(session, bootstrap.ADMIN_USER)
         principal = auth.Principal(user_id=admin.id, user_name=admin.name, is_admin=True)
+        if admin.password_hash is None:
+            demo.admin_password = secrets.token_urlsafe(12)
+            passwords.set_password(session, principal, admin.name, demo.admin_password)
     project = demo_project.create_project_repository(platform.settings.data_dir / "demo")
     with platform.transaction() as session:
         workspace = workspaces.read_workspace(session, WORKSPACE)
