@@ -114,3 +114,41 @@ def wait_for_job(
         return job if job["status"] in final else None
 
     return wait_until(ended, timeout, f"job {name} to reach {' or '.join(final)}")
+
+
+def set_up_heart_endpoints(http: httpx.Client, token: str, folder: Path, files: int) -> None:
+    """Data asset ``heart`` (``files`` CSV files of 3 rows), endpoint ``heart`` with ``d1``
+    (scoring script, default, 3 files a mini-batch) and ``d2`` (model project), endpoint
+    ``tools`` with a component deployment ``copy``."""
+    data = upload_folder(http, token, write_csv_files(folder / "heart", files), "heart")
+    create_data_asset(http, token, "heart", data)
+    score = upload_folder(http, token, write_code(folder / "s", {"score.py": SCORE}), "c/s")
+    project = upload_folder(
+        http, token, write_code(folder / "p", {"prediction.py": PREDICTION}), "c/p"
+    )
+    component = upload_folder(
+        http, token, write_code(folder / "k", {"component.py": COMPONENT}), "c/k"
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    base = "/api/v1/workspaces/default/batch-endpoints"
+    for name in ("heart", "tools"):
+        assert http.post(base, json={"name": name}, headers=headers).status_code == 201
+    deployments = [
+        (
+            "heart",
+            {
+                "name": "d1",
+                "code_configuration": {"code": score, "scoring_script": "score.py"},
+                "settings": {"mini_batch_size": 3, "max_concurrency_per_instance": 2},
+            },
+        ),
+        ("heart", {"name": "d2", "code_configuration": {"code": project}}),
+        (
+            "tools",
+            {"name": "copy", "type": "component", "code_configuration": {"code": component}}
+            | COMPONENT_SPEC,
+        ),
+    ]
+    for endpoint, body in deployments:
+        created = http.post(f"{base}/{endpoint}/deployments", json=body, headers=headers)
+        assert created.status_code == 201, created.text

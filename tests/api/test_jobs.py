@@ -14,11 +14,7 @@ import httpx
 import pytest
 
 from tests.batchfiles import (
-    COMPONENT,
-    COMPONENT_SPEC,
-    PREDICTION,
-    SCORE,
-    create_data_asset,
+    set_up_heart_endpoints,
     upload_folder,
     wait_for_job,
     write_code,
@@ -57,39 +53,7 @@ def api(server: Server, tmp_path: Path) -> Api:
     with ``d1`` (scoring script, default) and ``d2`` (model project), endpoint ``tools`` with a
     component deployment ``copy``."""
     api = Api(server)
-    token = server.admin_token
-    data = upload_folder(server.http, token, write_csv_files(tmp_path / "heart", FILES), "heart")
-    create_data_asset(server.http, token, "heart", data)
-    score = upload_folder(
-        server.http, token, write_code(tmp_path / "s", {"score.py": SCORE}), "c/s"
-    )
-    project = upload_folder(
-        server.http, token, write_code(tmp_path / "p", {"prediction.py": PREDICTION}), "c/p"
-    )
-    component = upload_folder(
-        server.http, token, write_code(tmp_path / "k", {"component.py": COMPONENT}), "c/k"
-    )
-    assert api("POST", "/batch-endpoints", json={"name": "heart"}).status_code == 201
-    assert api("POST", "/batch-endpoints", json={"name": "tools"}).status_code == 201
-    deployments = [
-        (
-            "heart",
-            {
-                "name": "d1",
-                "code_configuration": {"code": score, "scoring_script": "score.py"},
-                "settings": {"mini_batch_size": 3, "max_concurrency_per_instance": 2},
-            },
-        ),
-        ("heart", {"name": "d2", "code_configuration": {"code": project}}),
-        (
-            "tools",
-            {"name": "copy", "type": "component", "code_configuration": {"code": component}}
-            | COMPONENT_SPEC,
-        ),
-    ]
-    for endpoint, body in deployments:
-        created = api("POST", f"/batch-endpoints/{endpoint}/deployments", json=body)
-        assert created.status_code == 201, created.text
+    set_up_heart_endpoints(server.http, server.admin_token, tmp_path, FILES)
     return api
 
 
@@ -486,3 +450,42 @@ def test_an_output_into_an_asset_version_is_refused_at_invoke(api: Api) -> None:
     answer = api.invoke(json=body)
     assert answer.status_code == 409, answer.text
     assert "data asset 'heart' version '1'" in answer.json()["detail"]
+
+
+def test_jobs_page_through_filters_and_show_a_root_cause_and_a_preview(
+    api: Api, server: Server
+) -> None:
+    body: dict[str, Any] = {"inputs": {"x": {"type": "uri_folder", "path": "data:heart:1"}}}
+    good = api.invoke(json={**body, "experiment_name": "ok"}).json()["name"]
+    failing = {
+        "mini_batch_size": 1,
+        "retry_settings.max_retries": 0,
+        "error_threshold": 0,
+        "environment_variables": {"FAIL_ON": "heart-002.csv"},
+    }
+    scientist = Api(server, server.user_with_role("dana", "data-scientist"))
+    bad = scientist.invoke(json={**body, "params_override": failing}).json()["name"]
+    assert api.wait(good)["status"] == "Completed"
+    failed = api.wait(bad)
+    assert failed["status"] == "Failed"
+    cause = api("GET", f"/jobs/{bad}").json()["root_cause"]
+    assert cause["message"] == failed["error"]
+    assert "ValueError: cannot score heart-002.csv" in cause["traceback"]
+    assert cause["source"] == "mini-batch 3"
+    assert api("GET", f"/jobs/{good}").json()["root_cause"] is None
+    listed = api("GET", "/jobs", params={"created_by": "dana"})
+    assert [j["name"] for j in listed.json()] == [bad]
+    assert listed.headers["X-Total-Count"] == "1"
+    page = api("GET", "/jobs", params={"limit": 1, "offset": 1, "deployment": "d1"})
+    assert [j["name"] for j in page.json()] == [good]
+    assert page.headers["X-Total-Count"] == "2"
+    assert api("GET", "/jobs", params={"deployment": "d2"}).json() == []
+    preview = api("GET", f"/jobs/{good}/outputs/score/preview").json()
+    assert preview["format"] == "csv"
+    assert preview["columns"] == ["file", "id", "old"]
+    assert [row[1] for row in preview["rows"]] == expected_ids()[:50]
+    assert preview["truncated"] is True
+    assert api("GET", f"/jobs/{bad}/outputs/score/preview").status_code == 409
+    refused = api.invoke(json={**body, "params_override": {"retry_settings.timeout": "soon"}})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "params_override.retry_settings.timeout"

@@ -129,11 +129,17 @@ def _environment_text(value: object) -> object:
 
 
 def parse_batch_settings(data: Mapping[str, Any]) -> BatchSettings:
-    """Validate deployment settings, raising ``Invalid`` with one line per broken field."""
+    """Validate deployment settings, raising ``Invalid`` with one line per broken field (and
+    the first broken one's dotted name as ``setting``)."""
     try:
         return BatchSettings.model_validate(dict(data))
     except ValidationError as exc:
-        raise Invalid(describe_validation_error(exc), code="invalid-batch-settings") from None
+        first = exc.errors()[0]["loc"] if exc.errors() else ()
+        raise Invalid(
+            describe_validation_error(exc),
+            code="invalid-batch-settings",
+            setting=".".join(str(part) for part in first),
+        ) from None
 
 
 def override_batch_settings(settings: BatchSettings, overrides: Mapping[str, Any]) -> BatchSettings:

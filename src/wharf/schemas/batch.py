@@ -318,6 +318,21 @@ class JobFailure(ResponseModel):
     root_cause: str = Field(description="one line: run() raised KeyError: 'age' on x.csv")
 
 
+class JobRootCause(ResponseModel):
+    message: str = Field(description="the job's error, in one line")
+    traceback: str | None = Field(default=None, description="the traceback behind it, if kept")
+    source: str = Field(description="where the traceback came from: mini-batch N or the job log")
+
+
+class OutputPreview(ResponseModel):
+    reference: str = Field(description="the file previewed")
+    format: str | None = Field(description="csv, jsonl or parquet; None when not previewable")
+    columns: list[str]
+    rows: list[list[str]] = Field(description="the first rows, each value as text")
+    truncated: bool = Field(description="the file holds more than these rows")
+    unavailable: str | None = Field(default=None, description="why there is no preview")
+
+
 class JobInputOut(ResponseModel):
     type: str
     path: str | None = Field(default=None, description="as given")
@@ -349,6 +364,10 @@ class Job(ResponseModel):
     error: str | None = Field(default=None, description="the first root cause, in one line")
     failures: list[JobFailure] = Field(
         default_factory=list, description="mini-batches that failed for good (detail view only)"
+    )
+    root_cause: JobRootCause | None = Field(
+        default=None,
+        description="a Failed job: its error and the traceback behind it (detail view only)",
     )
     cancel_requested: bool = False
     resumed: int = Field(default=0, description="times the job resumed after a server restart")

@@ -54,13 +54,20 @@ class JobOperations:
         status: str | None = None,
         limit: int | None = None,
         experiment_name: str | None = None,
+        deployment_name: str | None = None,
+        created_by: str | None = None,
+        offset: int | None = None,
     ) -> builtins.list[Job]:
-        """Jobs, newest first, optionally of one endpoint, one experiment or in one state
-        (without their ``failures``: ``get`` has them)."""
+        """Jobs, newest first, optionally of one endpoint, deployment, experiment or creator,
+        or in one state (without their ``failures``: ``get`` has them); ``offset`` and
+        ``limit`` page through them."""
         given = {
             "endpoint": endpoint_name,
+            "deployment": deployment_name,
             "experiment_name": experiment_name,
             "status": status,
+            "created_by": created_by,
+            "offset": offset,
             "limit": limit,
         }
         params = {k: v for k, v in given.items() if v is not None}

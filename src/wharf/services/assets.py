@@ -196,6 +196,17 @@ def read_asset_version(
     return found
 
 
+def latest_version(
+    session: Session, workspace: Workspace, kind: AssetKind, name: str
+) -> str | None:
+    """The version ``latest`` names now, None when every version is archived."""
+    try:
+        return read_asset_version(session, workspace, kind, name).version
+    except NotFound:
+        read_container(session, workspace, kind, name)  # an unknown asset stays NotFound
+        return None
+
+
 def list_assets_with_latest(
     session: Session, workspace: Workspace, kind: AssetKind, *, include_archived: bool = False
 ) -> list[tuple[AssetContainer, str | None]]:

@@ -118,7 +118,9 @@ def invoke_endpoint(
             spec.params_override,
         )
     except Invalid as exc:
-        raise Invalid(f"params_override: {exc.detail}", field="params_override") from None
+        setting = exc.extra.get("setting")
+        field = f"params_override.{setting}" if setting else "params_override"
+        raise Invalid(f"params_override: {exc.detail}", field=field) from None
     check = _Checker(session, platform, principal, workspace, name)
     if deployment.kind in ("component", "pipeline"):
         inputs, outputs = check.component(deployment, spec)

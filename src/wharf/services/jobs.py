@@ -10,17 +10,18 @@ a restarted server never overwrite each other. Invoking (creating) a job is in `
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from wharf.batch.engine import JobProgress
 from wharf.config import Settings
 from wharf.errors import Conflict, NotFound
+from wharf.logfiles import read_tail
 from wharf.states import JobStatus
 from wharf.store.models import Job, Workspace
 from wharf.store.types import utcnow
@@ -37,6 +38,12 @@ def job_log_path(settings: Settings, workspace: str, name: str) -> Path:
     return job_dir(settings, workspace, name) / "job.log"
 
 
+def read_log_tail(settings: Settings, workspace: str, name: str, lines: int = 500) -> str:
+    """The last ``lines`` lines of a job's log (empty before it wrote any)."""
+    found, _ = read_tail(job_log_path(settings, workspace, name), lines)
+    return b"\n".join(found).decode("utf-8", "replace")
+
+
 def read_job(session: Session, workspace: Workspace, name: str) -> Job:
     job = session.scalar(select(Job).where(Job.workspace_id == workspace.id, Job.name == name))
     if job is None:
@@ -44,24 +51,125 @@ def read_job(session: Session, workspace: Workspace, name: str) -> Job:
     return job
 
 
+def read_job_by_id(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} does not exist any more")
+    return job
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Which jobs a listing shows; ``None`` leaves a field unfiltered."""
+
+    endpoint: str | None = None
+    deployment: str | None = None
+    experiment_name: str | None = None
+    status: JobStatus | None = None
+    created_by: str | None = None
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        for column, wanted in (
+            (Job.endpoint, self.endpoint),
+            (Job.deployment, self.deployment),
+            (Job.experiment_name, self.experiment_name),
+            (Job.status, self.status),
+            (Job.created_by, self.created_by),
+        ):
+            if wanted is not None:
+                query = query.where(column == wanted)
+        return query
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of a job listing and how many jobs the whole listing holds."""
+
+    jobs: list[Job]
+    total: int
+    offset: int
+    limit: int
+
+
 def list_jobs(
     session: Session,
     workspace: Workspace,
+    where: JobFilter | None = None,
     *,
-    endpoint: str | None = None,
-    experiment_name: str | None = None,
-    status: JobStatus | None = None,
+    offset: int = 0,
     limit: int = 100,
-) -> list[Job]:
-    """Jobs, newest first."""
-    query = select(Job).where(Job.workspace_id == workspace.id)
-    if endpoint is not None:
-        query = query.where(Job.endpoint == endpoint)
-    if experiment_name is not None:
-        query = query.where(Job.experiment_name == experiment_name)
-    if status is not None:
-        query = query.where(Job.status == status)
-    return list(session.scalars(query.order_by(Job.id.desc()).limit(limit)))
+) -> JobPage:
+    """Jobs, newest first: ``limit`` of them from ``offset``, with the count of all that match."""
+    query = (where or JobFilter()).apply(select(Job).where(Job.workspace_id == workspace.id))
+    total = session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
+    found = session.scalars(query.order_by(Job.id.desc()).offset(offset).limit(limit))
+    return JobPage(list(found), total, offset, limit)
+
+
+@dataclass(frozen=True)
+class JobFilterChoices:
+    """The values the workspace's jobs have for each filter (for pickers), sorted."""
+
+    endpoints: list[str]
+    deployments: list[str]
+    experiment_names: list[str]
+    created_by: list[str]
+
+
+def list_job_filter_choices(session: Session, workspace: Workspace) -> JobFilterChoices:
+    def distinct(column: Any) -> list[str]:
+        query = select(column).where(Job.workspace_id == workspace.id, column.is_not(None))
+        return sorted(session.scalars(query.distinct()))
+
+    return JobFilterChoices(
+        endpoints=distinct(Job.endpoint),
+        deployments=distinct(Job.deployment),
+        experiment_names=distinct(Job.experiment_name),
+        created_by=distinct(Job.created_by),
+    )
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    """A job's progress numbers and the shares a progress bar draws (whole percents)."""
+
+    counts: JobProgress
+    status: JobStatus
+
+    @property
+    def percent_done(self) -> int:
+        return self._share(self.counts.mini_batches_done)
+
+    @property
+    def percent_failed(self) -> int:
+        return self._share(self.counts.mini_batches_failed)
+
+    @property
+    def ended(self) -> bool:
+        return self.status.ended
+
+    def _share(self, part: int) -> int:
+        total = self.counts.mini_batches_total
+        return 0 if total <= 0 else min(100, part * 100 // total)
+
+    def describe(self) -> str:
+        """``12 of 40 mini-batches done, 1 failed; 36 rows written``."""
+        c = self.counts
+        if not c.mini_batches_total:
+            return "not planned yet" if not self.ended else "no mini-batches"
+        text = f"{c.mini_batches_done} of {c.mini_batches_total} mini-batches done"
+        if c.mini_batches_failed:
+            text += f", {c.mini_batches_failed} failed"
+        if c.mini_batches_running:
+            text += f", {c.mini_batches_running} running"
+        return f"{text}; {c.rows_written} rows written"
+
+
+def read_progress(job: Job) -> ProgressView:
+    """The progress the job's runner last recorded (zeros before it planned)."""
+    known = {f.name for f in fields(JobProgress)}
+    counts = JobProgress(**{k: int(v) for k, v in (job.progress or {}).items() if k in known})
+    return ProgressView(counts, JobStatus(job.status))
 
 
 def cancel_job(session: Session, workspace: Workspace, name: str) -> Job:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.api.logstream import stream_log
-from wharf.batch.planner import MiniBatch
-from wharf.batch.state import Failure
 from wharf.errors import Invalid
 from wharf.schemas import batch as schemas
 from wharf.schemas import storage as storage_schemas
-from wharf.services import job_outputs, job_state, jobs, workspaces
+from wharf.services import job_failures, job_outputs, jobs, workspaces
 from wharf.services.platform import Platform
 from wharf.states import JobStatus
 from wharf.store import models
@@ -25,28 +24,31 @@ from wharf.store import models
 router = APIRouter(prefix="/workspaces/{ws}/jobs", tags=["jobs"])
 
 DOWNLOAD_CHUNK = 1024 * 1024
+OUTPUT_FILE = Query(default=None, description="a file inside a folder output")
 
 
-def failure_out(row: models.JobMiniBatch) -> schemas.JobFailure:
-    batch = MiniBatch.from_dict({"id": row.batch_id, "items": row.items})
-    assert row.last_failure is not None
-    failure = Failure.from_dict(row.last_failure)
+def failure_out(failed: job_failures.FailedBatch) -> schemas.JobFailure:
+    failure = failed.failure
     return schemas.JobFailure(
-        mini_batch=row.batch_id + 1,
-        label=batch.label,
-        items=list(failure.items) or [item.label for item in batch.items],
+        mini_batch=failed.mini_batch,
+        label=failed.label,
+        items=failed.items,
         kind=failure.kind,
         call=failure.call,
         exception=failure.exception,
         message=failure.message,
         where=failure.where,
         traceback=failure.traceback,
-        root_cause=failure.describe(batch.label),
+        root_cause=failed.root_cause,
     )
 
 
 def job_out(
-    platform: Platform, ws: str, job: models.Job, failures: list[models.JobMiniBatch] | None = None
+    platform: Platform,
+    ws: str,
+    job: models.Job,
+    failures: list[job_failures.FailedBatch] | None = None,
+    root_cause: job_failures.RootCause | None = None,
 ) -> schemas.Job:
     duration = None
     if job.started_at and job.finished_at:
@@ -63,10 +65,19 @@ def job_out(
         inputs={k: schemas.JobInputOut.model_validate(v) for k, v in job.inputs.items()},
         outputs={k: schemas.JobOutputOut.model_validate(v) for k, v in job.outputs.items()},
         settings=job.settings,
-        progress=schemas.JobProgress.model_validate(job.progress or {}),
+        progress=schemas.JobProgress.model_validate(asdict(jobs.read_progress(job).counts)),
         steps=list(job.steps or []),
         error=job.error,
-        failures=[failure_out(row) for row in failures or []],
+        failures=[failure_out(failed) for failed in failures or []],
+        root_cause=(
+            None
+            if root_cause is None
+            else schemas.JobRootCause(
+                message=root_cause.message,
+                traceback=root_cause.traceback,
+                source=root_cause.source,
+            )
+        ),
         cancel_requested=job.cancel_requested,
         resumed=job.resumed,
         created_at=job.created_at,
@@ -80,27 +91,60 @@ def job_out(
 
 
 def job_detail(platform: Platform, ws: str, job: models.Job, session: Session) -> schemas.Job:
-    return job_out(platform, ws, job, job_state.read_failed_batches(session, job.id))
+    workspace = workspaces.read_workspace(session, ws)
+    return job_out(
+        platform,
+        ws,
+        job,
+        job_failures.list_failed_batches(session, job),
+        job_failures.read_root_cause(session, platform.settings, workspace, job),
+    )
 
 
-_LIST_FILTERS = {"endpoint", "experiment_name", "status", "limit"}
+_LIST_FILTERS = {
+    "endpoint",
+    "deployment",
+    "experiment_name",
+    "status",
+    "created_by",
+    "offset",
+    "limit",
+}
 
 
-@router.get("", response_model=list[schemas.Job])
+@router.get(
+    "",
+    response_model=list[schemas.Job],
+    responses={
+        200: {
+            "headers": {
+                "X-Total-Count": {
+                    "description": "how many jobs match, in all",
+                    "schema": {"type": "integer"},
+                }
+            }
+        }
+    },
+)
 def list_jobs(
     ws: WorkspaceName,
     request: Request,
+    response: Response,
     platform: PlatformDep,
     endpoint: str | None = Query(default=None, description="only this endpoint's jobs"),
+    deployment: str | None = Query(default=None, description="only this deployment's jobs"),
     experiment_name: str | None = Query(
         default=None, description="only this experiment's jobs (default: the endpoint's name)"
     ),
     status: JobStatus | None = Query(default=None, description="only jobs in this status"),
+    created_by: str | None = Query(default=None, description="only jobs this user created"),
+    offset: int = Query(default=0, ge=0, description="skip this many (newest first)"),
     limit: int = Query(default=100, ge=1, le=1000),
     _: Access = require("jobs/read"),
 ) -> list[schemas.Job]:
-    """Jobs, newest first (without their failures: show a job for those). An unknown filter
-    is a 422, not ignored: a misspelt one would otherwise list every job."""
+    """Jobs, newest first (without their failures: show a job for those); the header
+    ``X-Total-Count`` says how many match in all. An unknown filter is a 422, not ignored: a
+    misspelt one would otherwise list every job."""
     unknown = sorted(set(request.query_params) - _LIST_FILTERS)
     if unknown:
         raise Invalid(
@@ -108,17 +152,18 @@ def list_jobs(
             f"{', '.join(sorted(_LIST_FILTERS))}",
             field=unknown[0],
         )
+    where = jobs.JobFilter(
+        endpoint=endpoint,
+        deployment=deployment,
+        experiment_name=experiment_name,
+        status=status,
+        created_by=created_by,
+    )
     with platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
-        found = jobs.list_jobs(
-            session,
-            workspace,
-            endpoint=endpoint,
-            experiment_name=experiment_name,
-            status=status,
-            limit=limit,
-        )
-        return [job_out(platform, ws, job) for job in found]
+        page = jobs.list_jobs(session, workspace, where, offset=offset, limit=limit)
+        response.headers["X-Total-Count"] = str(page.total)
+        return [job_out(platform, ws, job) for job in page.jobs]
 
 
 @router.get("/{name}", response_model=schemas.Job)
@@ -187,7 +232,7 @@ async def download_output(
     name: str,
     output: str,
     platform: PlatformDep,
-    path: str | None = Query(default=None, description="a file inside a folder output"),
+    path: str | None = OUTPUT_FILE,
     _: Access = require("jobs/read"),
 ) -> Any:
     """Download an output of a Completed job: the file of a ``uri_file`` output (``score`` of a
@@ -204,6 +249,12 @@ async def download_output(
     view = await platform.storage.run(open_output)
     if view.files is not None:
         return [storage_schemas.StoredFile(path=f, type="file") for f in view.files]
+    return stream_output(platform, view)
+
+
+def stream_output(platform: Platform, view: job_outputs.OutputView) -> StreamingResponse:
+    """A file output as a download, read in chunks on the storage pool (the console's output
+    download answers with this too)."""
     location = view.location
     file_name = view.reference.rstrip("/").rsplit("/", 1)[-1]
 
@@ -220,3 +271,25 @@ async def download_output(
         media_type="application/octet-stream",
         headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
     )
+
+
+@router.get("/{name}/outputs/{output}/preview", response_model=schemas.OutputPreview)
+async def preview_output(
+    ws: WorkspaceName,
+    name: str,
+    output: str,
+    platform: PlatformDep,
+    path: str | None = OUTPUT_FILE,
+    _: Access = require("jobs/read"),
+) -> schemas.OutputPreview:
+    """The first 50 rows of a Completed job's CSV, JSON lines or Parquet output (a folder
+    output: ``path``, or its first such file), read in a bounded number of bytes."""
+
+    def preview() -> job_outputs.OutputPreview:
+        with platform.transaction() as session:
+            return job_outputs.preview_output(
+                session, platform, workspaces.read_workspace(session, ws), name, output, path
+            )
+
+    found = await platform.storage.run(preview)
+    return schemas.OutputPreview.model_validate(asdict(found))
