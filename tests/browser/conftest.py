@@ -14,14 +14,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    ViewportSize,
+    sync_playwright,
+)
 
 from tests.processes import RunningWharf, run_wharf_up
 
 CHROMIUM = Path("/usr/bin/chromium")
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-WIDE = {"width": 1280, "height": 800}
-NARROW = {"width": 390, "height": 844}
+WIDE: ViewportSize = {"width": 1280, "height": 800}
+NARROW: ViewportSize = {"width": 390, "height": 844}
 """The two widths the console is checked at: a laptop and a phone."""
 
 
@@ -78,10 +85,13 @@ def admin_token(wharf: RunningWharf) -> str:
     return token
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """The whole page at 1280 px as ``docs/images/console-<name>.png`` (docs/console.md)."""
-    page.set_viewport_size(WIDE)
+def screenshot(page: Page, name: str, viewport: ViewportSize = WIDE) -> Path:
+    """The whole page as ``docs/images/console-<name>.png`` at 1280 px (docs/console.md), or
+    ``console-<name>-390.png`` at the narrow width."""
+    page.set_viewport_size(viewport)
     IMAGES.mkdir(parents=True, exist_ok=True)
-    path = IMAGES / f"console-{name}.png"
+    suffix = "" if viewport == WIDE else f"-{viewport['width']}"
+    path = IMAGES / f"console-{name}{suffix}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
+    page.set_viewport_size(WIDE)
     return path
