@@ -21,9 +21,10 @@ from wharf.api.deps import PlatformDep
 from wharf.api.request_platform import RequestPlatform
 from wharf.console.sessions import session_cookie
 from wharf.errors import Unauthenticated
-from wharf.services import auth, console_sessions, permissions, workspaces
+from wharf.services import apps, auth, console_sessions, permissions, workspaces
 from wharf.services.auth import Principal
 from wharf.services.platform import Platform
+from wharf.store.models import App, Workspace
 
 AUTHENTICATED = "authenticated"
 """The permission of pages every signed-in user may see (their tokens, sign-out)."""
@@ -62,6 +63,14 @@ class ConsoleContext:
         if permission in permissions.PLATFORM_PERMISSIONS:
             return self.principal.is_admin
         return permission in self.granted
+
+    def read_workspace(self, session: Session) -> Workspace:
+        """The page's workspace, in ``session``."""
+        return workspaces.read_workspace(session, self.workspace or "")
+
+    def read_app(self, session: Session, name: str) -> App:
+        """An app of the page's workspace, in ``session`` (NotFound: a 404 page)."""
+        return apps.read_app(session, self.read_workspace(session), name)
 
     def ws_url(self, *parts: str | int) -> str:
         """A URL in the current workspace: ``ws_url("apps", "web")`` → ``/w/default/apps/web``."""

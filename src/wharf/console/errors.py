@@ -53,6 +53,7 @@ def install_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, on_sign_in_required)
     for kind in (ServiceError, RequestValidationError, HTTPException):
         app.add_exception_handler(kind, _page_or(app.exception_handlers[kind]))
+    app.add_exception_handler(Exception, _logged_page_or(app.exception_handlers[Exception]))
 
 
 def _page_or(api_handler: Handler) -> Callable[[Request, Exception], Awaitable[Response]]:
@@ -62,6 +63,20 @@ def _page_or(api_handler: Handler) -> Callable[[Request, Exception], Awaitable[R
             return answer if isinstance(answer, Response) else await answer
         status, title, detail = _describe(exc)
         return render(None, "error.html", status=status, title=title, detail=detail)
+
+    return handle
+
+
+def _logged_page_or(api_handler: Handler) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """An unexpected error: the API's handler logs it; a console route gets a page."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        answer = api_handler(request, exc)
+        answer = answer if isinstance(answer, Response) else await answer
+        if not is_console_request(request):
+            return answer
+        detail = "The server failed to show this page; the server log has the details."
+        return render(None, "error.html", status=500, title="Server error", detail=detail)
 
     return handle
 

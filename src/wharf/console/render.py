@@ -10,6 +10,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse
 
+from wharf.console import views
 from wharf.console.context import ConsoleContext
 from wharf.store.types import utcnow
 from wharf.version import __version__
@@ -115,6 +116,15 @@ environment = Environment(
 )
 environment.filters.update(ago=ago, duration=duration, bytes=size, timestamp=timestamp)
 environment.globals.update(static=static, nav=NAV, htmx_version=HTMX_VERSION)
+environment.globals.update(
+    build_sentence=views.build_sentence,
+    trigger_words=views.trigger_words,
+    can_cancel=views.can_cancel,
+    ring=views.ring,
+    activity=views.activity,
+    open_url=views.open_url,
+    source_link=views.source_link,
+)
 
 
 def render(

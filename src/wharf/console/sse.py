@@ -32,6 +32,21 @@ async def _frames(request: Request, events: AsyncIterator[tuple[str, str]]) -> A
             await close()
 
 
+async def log_lines(
+    chunks: AsyncIterator[bytes], event: str = "line"
+) -> AsyncIterator[tuple[str, str]]:
+    """Events of complete lines from a log's byte chunks (several lines to an event); a
+    last line without its newline is sent when the log ends."""
+    pending = b""
+    async for chunk in chunks:
+        pending += chunk
+        complete, _, pending = pending.rpartition(b"\n")
+        if complete:
+            yield event, complete.decode("utf-8", errors="replace")
+    if pending:
+        yield event, pending.decode("utf-8", errors="replace")
+
+
 def event_stream(request: Request, events: AsyncIterator[tuple[str, str]]) -> StreamingResponse:
     """A response that sends ``events`` as they come."""
     return StreamingResponse(
