@@ -9,6 +9,7 @@ installs it.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,8 @@ from playwright.sync_api import (
 
 from tests.processes import RunningWharf, run_wharf_up
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("WHARF_TEST_CHROMIUM", "/usr/bin/chromium"))
+"""Debian's chromium (``WHARF_TEST_CHROMIUM`` points elsewhere, as the CI-tier test does)."""
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 WIDE: ViewportSize = {"width": 1280, "height": 800}
 NARROW: ViewportSize = {"width": 390, "height": 844}
