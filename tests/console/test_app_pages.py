@@ -228,3 +228,31 @@ def test_lists_are_paginated_on_the_server(server: Server, tmp_path: Path) -> No
     assert ">#27</a>" in first.text
     assert ">#1</a>" in second.text
     assert ">#27</a>" not in second.text
+
+
+def test_scaling_from_the_side_panel_answers_with_the_panel(server: Server, model: str) -> None:
+    with signed_in(server, "ann", "contributor") as browser:
+        token = csrf_token(browser.get("/w/default/apps/model").text)
+        headers = {"HX-Request": "true", "X-CSRF-Token": token}
+        scaled = browser.post(
+            "/w/default/apps/model/scale", data={"replicas": "3"}, headers=headers
+        )
+        too_many = browser.post(
+            "/w/default/apps/model/scale", data={"replicas": "500"}, headers=headers
+        )
+    assert scaled.status_code == 200
+    assert '<section class="panel"' in scaled.text
+    assert "no build serves yet" in scaled.text
+    assert too_many.status_code == 200
+    assert "replicas must be between 0 and 20" in too_many.text
+    with server.client() as admin:
+        assert admin.apps.get("model").replicas == 3
+
+
+def test_the_phase_filter_has_its_json_twin(server: Server, model: str) -> None:
+    with signed_in(server, "ann", "reader") as browser:
+        page = browser.get("/w/default/apps/model/builds?phase=Complete")
+    twin = "/api/v1/workspaces/default/apps/model/builds?phase=Complete"
+    assert f'<link rel="alternate" type="application/json" href="{twin}">' in page.text
+    answer = server.http.get(twin, headers={"Authorization": f"Bearer {server.admin_token}"})
+    assert [b["number"] for b in answer.json()] == [2]

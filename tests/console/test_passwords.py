@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import Server
 from tests.console.browsing import browser, sign_in, signed_in
+from wharf.errors import Invalid
 from wharf.sdk import Client, InvalidRequestError, PermissionDeniedError
 from wharf.services import passwords
 from wharf.store.models import User
@@ -47,3 +48,10 @@ def test_a_new_password_ends_the_users_sessions(server: Server, admin: Client) -
         assert client.get("/w/default/topology").status_code == 200
         admin.users.set_password("ann", "an entirely new one")
         assert client.get("/w/default/topology").status_code == 303
+
+
+def test_a_password_that_is_not_text_is_refused_by_its_field() -> None:
+    with pytest.raises(Invalid, match="must be text") as caught:
+        passwords.check_password("\ud800" * 12)
+    assert caught.value.extra["field"] == "password"
+    assert not passwords.verify_password("\ud800", passwords.hash_password("a long password"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -20,8 +21,10 @@ from tests.inprocess import serve_in_process
 from wharf.api import create_app
 from wharf.config import Settings
 from wharf.errors import TooManyAttempts, Unauthenticated
-from wharf.services import console_sessions, passwords, users
-from wharf.store.models import ConsoleSession
+from wharf.services import console_sessions, members, passwords, users, workspaces
+from wharf.services.retention import apply_retention
+from wharf.store.models import ConsoleSession, LoginThrottle
+from wharf.store.types import utcnow
 
 
 def test_a_page_sends_a_stranger_to_sign_in_and_back(server: Server) -> None:
@@ -213,3 +216,45 @@ def test_console_routes_stay_out_of_the_openapi_document(server: Server) -> None
     paths = server.http.get("/api/v1/openapi.json").json()["paths"]
     assert not [p for p in paths if not p.startswith(("/api/", "/hooks/"))]
     assert "/api/v1/users/{name}/password" in paths
+
+
+def test_housekeeping_deletes_ended_sessions_and_old_failures(server: Server) -> None:
+    create_user(server, "ann", "reader")
+    with browser(server) as client:
+        sign_in(client, "ann", "guess")
+        assert sign_in(client, "ann").status_code == 303
+    with server.platform.transaction() as session:
+        for row in session.query(ConsoleSession):
+            row.last_seen_at -= timedelta(days=1)
+        session.add(
+            LoginThrottle(key="old", failures=3, window_started_at=utcnow() - timedelta(days=1))
+        )
+    apply_retention(server.platform)
+    with server.platform.transaction() as session:
+        assert session.query(ConsoleSession).count() == 0
+        assert session.query(LoginThrottle).count() == 0
+
+
+def test_the_workspace_switcher_keeps_the_section(server: Server) -> None:
+    with server.client() as admin:
+        admin.workspaces.create("team-a")
+    with signed_in(server, "ann", "owner") as client:
+        with server.platform.transaction() as session:
+            team = workspaces.read_workspace(session, "team-a")
+            members.assign_role(session, team, "ann", "reader")
+        page = client.get("/w/default/topology")
+        assert '<option value="team-a">team-a</option>' in page.text
+        switched = client.get("/switch?ws=team-a&section=source-secrets")
+        assert switched.headers["location"] == "/w/team-a/source-secrets"
+        assert client.get("/").headers["location"] == "/w/team-a/topology"
+        assert client.get("/switch?ws=elsewhere").status_code == 404
+
+
+def test_an_unknown_app_is_a_404_page(server: Server) -> None:
+    with signed_in(server, "ann", "reader") as client:
+        missing = client.get("/w/default/apps/nothing")
+        nowhere = client.get("/w/nowhere/topology")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "app &#39;nothing&#39; does not exist" in missing.text
+    assert nowhere.status_code == 404

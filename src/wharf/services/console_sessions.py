@@ -107,16 +107,23 @@ def end_session(session: Session, cookie: str | None) -> None:
         session.execute(delete(ConsoleSession).where(ConsoleSession.id_hash == _digest(cookie)))
 
 
-def end_stale_sessions(session: Session, settings: Settings) -> int:
-    """Delete sessions that have ended (housekeeping); how many."""
+def end_stale_sessions(session: Session, settings: Settings) -> None:
+    """Housekeeping: delete sessions that have ended, and failed sign-ins whose window and
+    lockout are over."""
     now = utcnow()
     idle_since = now - timedelta(minutes=settings.console_session_idle_minutes)
-    result = session.execute(
+    session.execute(
         delete(ConsoleSession).where(
             (ConsoleSession.expires_at <= now) | (ConsoleSession.last_seen_at < idle_since)
         )
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    window_start = now - timedelta(minutes=settings.login_lockout_minutes)
+    session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.window_started_at < window_start,
+            (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until <= now),
+        )
+    )
 
 
 def _try_password(

@@ -49,6 +49,12 @@ def check_password(password: str) -> None:
         raise Invalid(f"a password needs at least {MIN_LENGTH} characters", field="password")
     if len(password) > MAX_LENGTH:
         raise Invalid(f"a password has at most {MAX_LENGTH} characters", field="password")
+    try:
+        password.encode()
+    except UnicodeEncodeError:
+        raise Invalid(
+            "a password must be text (it holds a lone surrogate)", field="password"
+        ) from None
 
 
 def set_password(session: Session, principal: Principal, user_name: str, password: str) -> User:
@@ -65,7 +71,8 @@ def set_password(session: Session, principal: Principal, user_name: str, passwor
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=32)
+    secret = password.encode(errors="surrogatepass")  # whatever a form sent: never an error
+    return hashlib.scrypt(secret, salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=32)
 
 
 def _b64(data: bytes) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from wharf.build.environments import last_used
 from wharf.config import Settings
-from wharf.services import builds
+from wharf.services import builds, console_sessions
 from wharf.services.platform import Platform
 from wharf.states import BuildPhase
 from wharf.store.models import App, BatchDeployment, Build, Workspace
@@ -107,6 +107,7 @@ def apply_retention(platform: Platform, *, now: float | None = None) -> Retentio
         environments = prune_environments(
             session, platform.settings, now=time.time() if now is None else now
         )
+        console_sessions.end_stale_sessions(session, platform.settings)
     if folders or environments:
         logger.info(
             "retention removed %d build folders and %d environments",

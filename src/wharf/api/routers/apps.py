@@ -12,6 +12,7 @@ from wharf.schemas import apps as schemas
 from wharf.schemas import webhooks as webhook_schemas
 from wharf.services import app_events, app_updates, apps, builds, deployments, workspaces
 from wharf.services.platform import Platform
+from wharf.states import BuildPhase
 from wharf.store import models
 
 router = APIRouter(prefix="/workspaces/{ws}/apps", tags=["apps"])
@@ -267,12 +268,16 @@ def rollback_app(
 
 @router.get("/{app}/builds", response_model=list[schemas.Build])
 def list_builds(
-    ws: WorkspaceName, app: str, platform: PlatformDep, _: Access = require("builds/read")
+    ws: WorkspaceName,
+    app: str,
+    platform: PlatformDep,
+    phase: BuildPhase | None = Query(default=None, description="only builds in this phase"),
+    _: Access = require("builds/read"),
 ) -> list[schemas.Build]:
     """Builds, newest first."""
     with platform.transaction() as session:
         found = apps.read_app(session, workspaces.read_workspace(session, ws), app)
-        return [build_out(found, b) for b in builds.list_builds(session, found)]
+        return [build_out(found, b) for b in builds.list_builds(session, found, phase=phase)]
 
 
 @router.post("/{app}/builds", response_model=schemas.Build, status_code=status.HTTP_201_CREATED)

@@ -16,6 +16,7 @@ from wharf.api.routers.apps import app_detail, build_out, event_out
 from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
 from wharf.console.forms import env_patch, format_env
+from wharf.console.pages.auth import safe_next
 from wharf.console.pagination import PageNumber, paginate
 from wharf.console.render import render
 from wharf.console.sse import event_stream, log_lines
@@ -48,7 +49,10 @@ def back_to(request: Request, fallback: str) -> str:
     """Where a form sent without htmx returns: the page it was on (same origin only)."""
     referer = request.headers.get("referer", "")
     origin = f"{request.url.scheme}://{request.url.netloc}/"
-    return "/" + referer.removeprefix(origin) if referer.startswith(origin) else fallback
+    if not referer.startswith(origin):
+        return fallback
+    target = safe_next("/" + referer.removeprefix(origin))
+    return target if target != "/" else fallback
 
 
 @router.get("/w/{ws}/apps/{app}")
@@ -103,15 +107,21 @@ def scale(
     ctx: ConsoleContext = action("apps/write"),
 ) -> Response:
     """Scale ± from the side panel or the Details tab (the API's PATCH with ``replicas``)."""
-    _, applied = deployments.update_and_roll_out(
-        ctx.platform,
-        request.app.state.registry,
-        ws,
-        app,
-        {"replicas": replicas},
-        actor=ctx.user_name,
-    )
-    if request.headers.get("HX-Request"):
+    in_panel = bool(request.headers.get("HX-Request"))
+    try:
+        _, applied = deployments.update_and_roll_out(
+            ctx.platform,
+            request.app.state.registry,
+            ws,
+            app,
+            {"replicas": replicas},
+            actor=ctx.user_name,
+        )
+    except Invalid as error:
+        if not in_panel:
+            raise
+        return _panel(ctx, app, notice=error.detail)  # htmx swaps only a 2xx answer
+    if in_panel:
         return _panel(ctx, app, notice=applied.message or f"scaled to {replicas}")
     return RedirectResponse(back_to(request, ctx.ws_url("apps", app)), status_code=303)
 

@@ -51,10 +51,11 @@ def builds_tab(
     number: PageNumber = 1,
     ctx: ConsoleContext = page("builds/read"),
 ) -> Response:
+    api = ctx.api_url("apps", app, "builds") + (f"?phase={phase.value}" if phase else "")
     return render(
         ctx,
         "apps/builds.html",
-        api=ctx.api_url("apps", app, "builds"),
+        api=api,
         app=load_app(ctx, app),
         tab="builds",
         builds=paginate(_builds(ctx, app, phase), number),

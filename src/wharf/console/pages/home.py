@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from wharf.console.context import ConsoleContext, page
 from wharf.console.errors import ConsoleRoute
 from wharf.console.render import NAV, render
+from wharf.console.sessions import session_cookie
 from wharf.errors import NotFound
+from wharf.services import console_sessions
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -21,11 +23,15 @@ def home(ctx: ConsoleContext = page()) -> Response:
 
 
 @router.get("/switch")
-def switch_workspace(ws: str, section: str = "topology", ctx: ConsoleContext = page()) -> Response:
-    """Go to the same section of another workspace."""
+def switch_workspace(
+    ws: str, request: Request, section: str = "topology", ctx: ConsoleContext = page()
+) -> Response:
+    """Go to the same section of another workspace (``/`` leads there from now on)."""
     if ws not in ctx.workspaces:
         raise NotFound(f"workspace {ws!r} does not exist or you are not a member of it")
     if section not in {path for _, path in NAV}:
         section = "topology"
+    with ctx.platform.transaction() as session:
+        console_sessions.remember_workspace(session, session_cookie(request) or "", ws)
     ctx.workspace = ws
     return RedirectResponse(ctx.ws_url(section), status_code=303)

@@ -47,6 +47,15 @@
       };
     });
   }
+  // A side panel opened from outside it takes the focus, so keyboard users land in it.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var panel = document.getElementById("side-panel");
+    var from = e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (panel && e.detail.target === panel && from && !panel.contains(from)) {
+      var title = document.getElementById("panel-title");
+      if (title) title.focus();
+    }
+  });
   document.addEventListener("DOMContentLoaded", function () { follow(document); });
   document.addEventListener("htmx:load", function (e) { follow(e.target); });
 })();
