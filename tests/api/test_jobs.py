@@ -480,6 +480,9 @@ def test_jobs_page_through_filters_and_show_a_root_cause_and_a_preview(
     assert [j["name"] for j in page.json()] == [good]
     assert page.headers["X-Total-Count"] == "2"
     assert api("GET", "/jobs", params={"deployment": "d2"}).json() == []
+    with server.client() as sdk:
+        assert [j.name for j in sdk.jobs.list(created_by="dana", deployment_name="d1")] == [bad]
+        assert [j.name for j in sdk.jobs.list(offset=1, limit=1)] == [good]
     preview = api("GET", f"/jobs/{good}/outputs/score/preview").json()
     assert preview["format"] == "csv"
     assert preview["columns"] == ["file", "id", "old"]

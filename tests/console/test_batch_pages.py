@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from html import unescape
 from pathlib import Path
@@ -91,6 +92,8 @@ def test_a_reader_sees_no_actions_and_forged_posts_are_refused(batch: Server) ->
         job_page = client.get(f"{WS}/jobs/{name}")
         assert job_page.status_code == 200
         assert "Cancel job" not in job_page.text
+        assert f'data-sse-progress="{WS}/jobs/{name}/progress"' in job_page.text  # live
+        assert f'data-sse-log="{WS}/jobs/{name}/log"' in job_page.text
         assert client.get(f"{WS}/batch-endpoints/heart/jobs/new").status_code == 403
         token = csrf_token(page.text)  # her own, valid token: the permission still refuses
         forged = [
@@ -101,14 +104,35 @@ def test_a_reader_sees_no_actions_and_forged_posts_are_refused(batch: Server) ->
         for url, data in forged:
             assert client.post(url, data={"csrf_token": token, **data}).status_code == 403, url
             assert client.post(url, data=data).status_code == 403, url  # no CSRF token
-    with signed_in(batch, "olga", "owner") as owner:
-        without_token = owner.post(f"{WS}/jobs/{name}/cancel", data={})
-        assert without_token.status_code == 403
     with batch.platform.transaction() as session:
         workspace = workspaces.read_workspace(session, "default")
         assert batch_endpoints.read_endpoint(session, workspace, "heart").default_deployment == "d1"
         assert [j.name for j in jobs.list_jobs(session, workspace).jobs] == [name]
-    assert api(batch, "POST", f"/jobs/{name}/cancel").status_code == 200
+    with signed_in(batch, "olga", "owner") as owner:
+        without_token = owner.post(f"{WS}/jobs/{name}/cancel", data={})
+        assert without_token.status_code == 403
+        page = owner.get(f"{WS}/jobs/{name}")
+        assert "Cancel job" in page.text
+        canceled = post(owner, f"{WS}/jobs/{name}/cancel", {}, page.text)
+        assert canceled.status_code == 303
+    assert wait_for_job(batch.http, batch.admin_token, name)["status"] == "Canceled"
+
+
+def test_progress_streams_live_while_the_job_runs(batch: Server) -> None:
+    name = invoke(
+        batch,
+        params_override={"mini_batch_size": 1, "environment_variables": {"SLEEP": "1"}},
+    )
+    with signed_in(batch, "rita", "reader") as client:
+        stream = client.get(f"{WS}/jobs/{name}/progress")  # answered once the job has ended
+    events = re.findall(r"event: (\w+)\ndata: (.*)\n", stream.text)
+    assert events[-1] == ("end", "Completed")
+    progress = [json.loads(data) for event, data in events if event == "progress"]
+    assert progress[0]["status"] != "Completed"  # it began while the job had not ended
+    done = [p["mini_batches_done"] for p in progress]
+    assert done == sorted(done)
+    assert progress[-1]["mini_batches_done"] == FILES
+    assert progress[-1]["text"] == f"{FILES} of {FILES} mini-batches done; {FILES * 3} rows written"
 
 
 def test_the_create_job_form_follows_azure_order_and_runs_a_job(batch: Server) -> None:
@@ -266,9 +290,11 @@ def test_progress_and_log_stream_as_server_sent_events(batch: Server) -> None:
     assert '"mini_batches_done": 2' in events[0][1]
     assert '"percent_done": 100' in events[0][1]
     assert events[1][1] == "Completed"
-    lines = re.findall(r"event: line\ndata: (.*)\n", log.text)
+    assert log.text.startswith("event: line\n")
+    lines = re.findall(r"^data: (.*)$", log.text, re.MULTILINE)
     assert any("init in" in line for line in lines)
-    assert "event: end" in log.text
+    assert any("job completed" in line for line in lines)
+    assert log.text.rstrip().endswith("data: The job has ended; its whole log is above.")
 
 
 def add_jobs(server: Server, count: int, **values: Any) -> None:
@@ -294,10 +320,10 @@ def test_the_job_list_filters_and_pages_on_the_server(batch: Server) -> None:
     with signed_in(batch, "rita", "reader") as client:
         first = client.get(f"{WS}/jobs")
         assert first.status_code == 200
-        assert "1\N{EN DASH}25 of 30" in text_of(first.text)
+        assert "1 to 25 of 30" in text_of(first.text)
         assert first.text.count(f'href="{WS}/jobs/') == 25
         second = client.get(f"{WS}/jobs", params={"page": 2})
-        assert "26\N{EN DASH}30 of 30" in text_of(second.text)
+        assert "26 to 30 of 30" in text_of(second.text)
         assert "d1-00" in second.text
         filtered = client.get(
             f"{WS}/jobs", params={"deployment": "d2", "status": "Failed", "created_by": "dana"}

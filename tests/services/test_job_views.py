@@ -3,8 +3,11 @@ output previews, and the Create job form read into an invoke."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -328,3 +331,24 @@ def test_a_form_missing_what_it_needs_names_the_field(
     with pytest.raises(Invalid, match=message) as raised:
         invoke_form.read_invoke_form(form, invoke_form.describe_invoke(MODEL))
     assert raised.value.extra["field"] == field
+
+
+def test_a_parquet_preview_needs_pyarrow_on_the_server(platform: Platform, tmp_path: Path) -> None:
+    if importlib.util.find_spec("pyarrow") is None:
+        write_output(platform, "pq", "p.parquet", b"PAR1 not read without pyarrow")
+        shown = preview(platform, "pq")
+        assert shown.format == "parquet"
+        assert shown.unavailable is not None
+        assert "pyarrow" in shown.unavailable
+        return
+    parquet: Any = importlib.import_module("pyarrow.parquet")
+    table: Any = importlib.import_module("pyarrow").table({"id": list(range(80)), "x": ["a"] * 80})
+    parquet.write_table(table, tmp_path / "p.parquet")
+    write_output(platform, "pq", "p.parquet", (tmp_path / "p.parquet").read_bytes())
+    shown = preview(platform, "pq")
+    assert (shown.columns, shown.rows[0], len(shown.rows), shown.truncated) == (
+        ["id", "x"],
+        ["0", "a"],
+        50,
+        True,
+    )

@@ -72,6 +72,12 @@ def list_jobs(
     experiment_name: Annotated[
         str | None, typer.Option("--experiment-name", help="only this experiment's jobs")
     ] = None,
+    deployment_name: Annotated[
+        str | None, typer.Option("--deployment-name", "-d", help="only this deployment's jobs")
+    ] = None,
+    created_by: Annotated[
+        str | None, typer.Option("--created-by", help="only jobs this user created")
+    ] = None,
     status: Annotated[str | None, typer.Option(help="only jobs in this state")] = None,
     limit: Annotated[int, typer.Option(help="at most this many")] = 100,
     workspace: WorkspaceOption = None,
@@ -82,6 +88,8 @@ def list_jobs(
         jobs = client.jobs.list(
             endpoint_name=endpoint_name,
             experiment_name=experiment_name,
+            deployment_name=deployment_name,
+            created_by=created_by,
             status=status,
             limit=limit,
         )

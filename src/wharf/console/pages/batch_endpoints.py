@@ -12,7 +12,8 @@ from starlette.responses import RedirectResponse, Response
 
 from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
-from wharf.console.pagination import Page, PageNumber, paginate
+from wharf.console.pages.jobs import page_of_jobs
+from wharf.console.pagination import PageNumber, paginate
 from wharf.console.render import render
 from wharf.errors import ServiceError
 from wharf.services import (
@@ -52,8 +53,7 @@ def show_endpoint(
         endpoint = batch_endpoints.read_endpoint(session, workspace, name)
         deployments = batch_deployments.list_deployments(session, endpoint)
         shapes = {d.name: invoke_form.describe_invoke(d) for d in deployments}
-        found = jobs.list_jobs(session, workspace, jobs.JobFilter(endpoint=name), **_slice(number))
-        listed = Page([(job, jobs.read_progress(job)) for job in found.jobs], number, found.total)
+        listed = page_of_jobs(session, workspace, jobs.JobFilter(endpoint=name), number)
         invoke_url = batch_endpoints.invoke_url(ctx.platform.settings, ws, name)
         return render(
             ctx,
@@ -65,11 +65,6 @@ def show_endpoint(
             jobs=listed,
             invoke_url=invoke_url,
         )
-
-
-def _slice(number: int) -> dict[str, int]:
-    size = Page([], 1, 0).size
-    return {"offset": (number - 1) * size, "limit": size}
 
 
 @router.post("/w/{ws}/batch-endpoints/{name}/default")

@@ -8,8 +8,10 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
@@ -19,17 +21,32 @@ from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
 from wharf.console.pagination import PAGE_SIZE, Page, PageNumber
 from wharf.console.render import render
-from wharf.console.sse import event_stream
+from wharf.console.sse import event_stream, log_lines
 from wharf.errors import ServiceError
 from wharf.services import job_failures, job_outputs, jobs, workspaces
 from wharf.services.platform import Platform
 from wharf.states import JobStatus
+from wharf.store.models import Job, Workspace
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 PROGRESS_POLL_SECONDS = 1.0
 """How often a job page's progress stream looks at the job."""
 FILTERS = ("endpoint", "deployment", "experiment_name", "status", "created_by")
+
+
+JobRows = Page[tuple[Job, jobs.ProgressView]]
+
+
+def page_of_jobs(
+    session: Session, workspace: Workspace, where: jobs.JobFilter, number: int
+) -> JobRows:
+    """Page ``number`` of the jobs that match, each with its progress (the rows of
+    ``jobs/_table.html``), counted and sliced by the database."""
+    found = jobs.list_jobs(
+        session, workspace, where, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    return Page([(job, jobs.read_progress(job)) for job in found.jobs], number, found.total)
 
 
 @router.get("/w/{ws}/jobs")
@@ -53,16 +70,13 @@ def list_jobs(
     )
     with ctx.platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
-        found = jobs.list_jobs(
-            session, workspace, where, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
-        )
-        listed = Page([(job, jobs.read_progress(job)) for job in found.jobs], number, found.total)
+        listed = page_of_jobs(session, workspace, where, number)
         choices = jobs.list_job_filter_choices(session, workspace)
         query = {k: v for k, v in request.query_params.items() if k in FILTERS and v}
         return render(
             ctx,
             "jobs/list.html",
-            api=str(request.url.replace(path=ctx.api_url("jobs")).replace_query_params(**query)),
+            api=ctx.api_url("jobs") + (f"?{urlencode(query)}" if query else ""),
             jobs=listed,
             where=where,
             choices=choices,
@@ -195,13 +209,8 @@ def log_events(
             return jobs.job_has_ended(session, job_id)
 
     async def lines() -> AsyncIterator[tuple[str, str]]:
-        partial = b""
-        async for chunk in stream_log(path, follow=True, finished=finished):
-            complete, _, partial = (partial + chunk).rpartition(b"\n")
-            for line in complete.split(b"\n") if complete else []:
-                yield "line", line.decode("utf-8", "replace")
-        if partial:
-            yield "line", partial.decode("utf-8", "replace")
+        async for event in log_lines(stream_log(path, follow=True, finished=finished)):
+            yield event
         yield "end", "The job has ended; its whole log is above."
 
     return event_stream(request, lines())
