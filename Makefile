@@ -14,7 +14,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # Prefer a uv on PATH; otherwise install the pinned one into .tools/ with pip.
 UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
 
-.PHONY: help install up test lint format bench docs clean sandbox-check
+.PHONY: help install up test lint format bench docs clean sandbox-check browser-check
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 install: $(VENV)/.installed  ## create .venv with wharf and everything the tests need
 
 up: install sandbox-check  ## install, then start the platform on http://127.0.0.1:8080
-	$(VENV)/bin/wharf up
+	$(VENV)/bin/wharf up $(if $(DEMO),--demo)
 
 # Loud, never fatal: a single-user machine on loopback still starts without the sandbox.
 sandbox-check:
@@ -38,7 +38,14 @@ sandbox-check:
 	will run unconfined, as your own user. Install it: sudo apt-get install bubblewrap \
 	(see docs/security.md)" >&2
 
-test: install sandbox-check  ## install, then run the whole test suite
+# Loud, never fatal here: without Debian's chromium the console's browser tests skip (and fail
+# the run in CI, where .ci/run installs it).
+browser-check:
+	@[ -x /usr/bin/chromium ] || echo "WARNING: chromium is not installed: the console's \
+	browser tests (tests/browser) will be SKIPPED. Install it: sudo apt-get install chromium \
+	fonts-liberation" >&2
+
+test: install sandbox-check browser-check  ## install, then run the whole test suite
 	@if [ -f package.json ]; then npm ci --no-audit --no-fund --loglevel=error; fi
 	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -40,35 +41,44 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_wharf() -> Iterator[BenchServer]:
-    """Start ``wharf up`` quietly, wait for health, stop it (and its replicas) after."""
-    with tempfile.TemporaryDirectory() as tmp:
-        port = _free_port()
-        env = dict(
-            os.environ,
-            WHARF_DATA_DIR=f"{tmp}/data",
-            WHARF_CONFIG_DIR=f"{tmp}/config",
-            WHARF_LOG_LEVEL="warning",
-        )
+def running_wharf(*args: str, folder: Path | None = None) -> Iterator[BenchServer]:
+    """Start ``wharf up`` (with ``args``) quietly, wait for health, stop it (and its replicas)
+    after. Its data and config live in ``folder`` (kept), or in a temporary folder; what it
+    prints goes to ``up.log`` there."""
+    with contextlib.ExitStack() as stack:
+        tmp = folder or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        yield stack.enter_context(_serving(tmp, args))
+
+
+@contextmanager
+def _serving(tmp: Path, args: tuple[str, ...]) -> Iterator[BenchServer]:
+    port = _free_port()
+    env = dict(
+        os.environ,
+        WHARF_DATA_DIR=f"{tmp}/data",
+        WHARF_CONFIG_DIR=f"{tmp}/config",
+        WHARF_LOG_LEVEL="warning",
+    )
+    with (tmp / "up.log").open("wb") as log:
         process = subprocess.Popen(
-            [WHARF, "up", "--port", str(port)],
+            [WHARF, "up", "--port", str(port), *args],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/api/v1/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                time.sleep(0.2)
-            yield BenchServer(url, Path(tmp), env, process)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=60)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v1/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.2)
+        yield BenchServer(url, tmp, env, process)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)

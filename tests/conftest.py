@@ -36,6 +36,7 @@ TIER_SKIPS = (
     "Node.js and npm are not installed",
     "moto[server] is not installed",
     "needs 'unshare -n'",
+    "Chromium is not installed",
 )
 """Skip reasons that mean a whole tier did not run: in CI (``CI=true``) each is a failure, so
 a tier cannot go missing from a green run without anyone noticing."""

@@ -46,6 +46,14 @@ def up(
         ),
     ] = None,
     tls_port: Annotated[int | None, typer.Option(help="HTTPS port [port + 363]")] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="also set up a sample app, data asset, batch endpoint and job (once: a "
+            "second run reuses them), then print where to look",
+        ),
+    ] = False,
 ) -> None:
     """Start Wharf: API, runners and app routes, embedded (SQLite and a local datastore by
     default). Flags override WHARF_* environment variables. Ctrl-C stops it cleanly."""
@@ -53,6 +61,7 @@ def up(
     from pydantic import ValidationError
 
     from wharf.cli._output import print_error
+    from wharf.cli.up_demo import FIRST_START_HINT, run_demo
     from wharf.cli.up_servers import serve
     from wharf.config import Settings
     from wharf.errors import Invalid
@@ -86,9 +95,12 @@ def up(
         print_error(str(exc))
         raise typer.Exit(2) from None
     sandbox = find_sandbox(settings)  # refuses a server beyond loopback without one
+    first_start = not settings.data_dir.exists() or not any(settings.data_dir.iterdir())
     config_note = _prepare(settings, None if tls_files is None else tls_files.ca)
     _announce(settings, config_note, sandbox)
-    serve(settings, tls_files)
+    if first_start and not demo and settings.log_format == "text":
+        console.print(FIRST_START_HINT, highlight=False)
+    serve(settings, tls_files, on_ready=run_demo if demo else None)
 
 
 def _setting_error(error: Any) -> str:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Generator
+import threading
+import time
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -20,10 +22,16 @@ import uvicorn
 from wharf.api import create_app
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from wharf.config import Settings
     from wharf.services.tls import TlsFiles
 
 _STARTUP_POLL = 0.05
+
+OnReady = Callable[["FastAPI", Callable[[], bool]], None]
+"""Called once the server listens (its lifespan has started), on a thread of its own, with
+the app and a function that says whether the server is stopping."""
 
 
 class _Companion(uvicorn.Server):
@@ -60,11 +68,15 @@ def _config(app: Any, settings: Settings, port: int, **extra: Any) -> uvicorn.Co
     )
 
 
-def serve(settings: Settings, tls: TlsFiles | None) -> None:
+def serve(settings: Settings, tls: TlsFiles | None, on_ready: OnReady | None = None) -> None:
     """Serve until Ctrl-C or SIGTERM: HTTP on ``port``, and HTTPS on the TLS port when
-    ``tls`` is given."""
+    ``tls`` is given. ``on_ready`` runs beside the server once it answers."""
     app = create_app(settings)
     leader = uvicorn.Server(_config(app, settings, settings.port))
+    if on_ready is not None:
+        threading.Thread(
+            target=_when_started, args=(leader, app, on_ready), name="wharf-on-ready", daemon=True
+        ).start()
     # After a graceful shutdown uvicorn re-raises the signal; Ctrl-C's is a clean end here,
     # as ``uvicorn.run`` has it.
     with contextlib.suppress(KeyboardInterrupt):
@@ -72,6 +84,13 @@ def serve(settings: Settings, tls: TlsFiles | None) -> None:
             leader.run()
         else:
             _serve_with_tls(app, settings, tls, leader)
+
+
+def _when_started(leader: uvicorn.Server, app: FastAPI, on_ready: OnReady) -> None:
+    while not leader.started and not leader.should_exit:
+        time.sleep(_STARTUP_POLL)
+    if leader.started and not leader.should_exit:
+        on_ready(app, lambda: leader.should_exit)
 
 
 def _serve_with_tls(app: Any, settings: Settings, tls: TlsFiles, leader: uvicorn.Server) -> None:
