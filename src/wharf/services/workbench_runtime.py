@@ -25,6 +25,7 @@ from wharf.services import source_secrets, workbenches
 from wharf.services.platform import Platform
 from wharf.services.workbench_access import SIGN_IN_PATH, SignIns, WorkbenchGate
 from wharf.services.workbench_processes import (
+    USER_PACKAGES,
     WorkbenchCommand,
     base_environment,
     ensure_workbench_environment,
@@ -138,7 +139,9 @@ class WorkbenchRuntime:
                 "WHARF_WORKSPACE": workbench.workspace.name,
             }
         environment = ensure_workbench_environment(platform, extra, logger.debug)
-        home.mkdir(parents=True, exist_ok=True)
+        # Made before Jupyter starts: a PYTHONPATH folder missing when a kernel starts stays
+        # unseen by its imports, even after a cell's `pip install` creates it.
+        (home / USER_PACKAGES).mkdir(parents=True, exist_ok=True)
         tools = prepare_tools(folder / "tools")
         jupyter_token = secrets.token_urlsafe(32)
         env = {
