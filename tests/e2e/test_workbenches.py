@@ -136,7 +136,8 @@ def execute(lab: Lab, kernel_id: str, code: str, name: str = "lab") -> str:
         msg_id = message["header"]["msg_id"]
         ws.send(json.dumps(message))
         output: list[str] = []
-        while True:
+        replied = idle = False
+        while not (replied and idle):  # the reply (shell) and the output (iopub) both done
             answer = json.loads(ws.recv(timeout=120))
             if answer.get("parent_header", {}).get("msg_id") != msg_id:
                 continue
@@ -147,7 +148,10 @@ def execute(lab: Lab, kernel_id: str, code: str, name: str = "lab") -> str:
                 pytest.fail("the cell failed: " + "\n".join(answer["content"]["traceback"]))
             elif kind == "execute_reply":
                 assert answer["content"]["status"] == "ok", answer["content"]
-                return "".join(output)
+                replied = True
+            elif kind == "status":
+                idle = answer["content"]["execution_state"] == "idle"
+        return "".join(output)
 
 
 def submit(lab: Lab, kernel_id: str, code: str, name: str = "lab") -> None:
@@ -179,8 +183,9 @@ def _execute_request(code: str) -> dict[str, Any]:
             "channel": "shell", "buffers": []}  # fmt: skip
 
 
-def _jupyter_token(lab: Lab) -> str:
-    """JupyterLab's own token, read from its process (a descendant of wharf up)."""
+def _jupyter_key(lab: Lab) -> str:
+    """The key JupyterLab admits, read from its process's environment (a descendant of
+    wharf up): what a leak would show."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or not is_descendant(int(entry.name), lab.wharf.process.pid):
             continue
@@ -189,9 +194,9 @@ def _jupyter_token(lab: Lab) -> str:
         except OSError:
             continue
         for item in environ:
-            if item.startswith(b"JUPYTER_TOKEN="):
+            if item.startswith(b"WHARF_WORKBENCH_KEY="):
                 return item.split(b"=", 1)[1].decode()
-    pytest.fail("no JupyterLab process with a token runs under wharf up")
+    pytest.fail("no JupyterLab process with a key runs under wharf up")
 
 
 def _jupyter_log(lab: Lab, name: str = "lab") -> str:
@@ -252,9 +257,10 @@ def test_clone_edit_run_and_push_redeploys_the_app(lab: Lab) -> None:
             kernel_id,
             f"import os\nprint(os.path.exists({data_dir + '/wharf.db'!r}), "
             "'WHARF_GIT_PASSWORD' in os.environ, "
-            "os.path.exists(os.path.expanduser('~/.git-credentials')))",
+            "os.path.exists(os.path.expanduser('~/.git-credentials')), "
+            "'WHARF_WORKBENCH_KEY' in os.environ)",
         )
-        assert printed.strip() == "False True False"
+        assert printed.strip() == "False True False False"
 
         # Chapter 9: the template's 1_run_flask.ipynb, cell by cell (on a free port, not
         # 5000: this machine is shared), then curl it from another notebook's cell.
@@ -307,7 +313,7 @@ def _predicts(route: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def test_only_the_owner_reaches_it_and_jupyters_token_never_shows(lab: Lab) -> None:
+def test_only_the_owner_reaches_it_and_jupyters_key_never_shows(lab: Lab) -> None:
     if lab.client.workbenches.list() == []:
         _started(lab, "lab")
     client = lab.client
@@ -359,14 +365,14 @@ def test_only_the_owner_reaches_it_and_jupyters_token_never_shows(lab: Lab) -> N
 
     with lab.http(lab.token) as owner:
         assert owner.get("/api/contents/probe-of-the-owner").status_code == 404
-    jupyter_token = _jupyter_token(lab)
+    jupyter_key = _jupyter_key(lab)
     log = _jupyter_log(lab)
     assert "probe-of-the-owner" in log  # Jupyter logs what reaches it...
     for probe in ("probe-without-credential", "probe-of-another-user", "probe-forged"):
         assert probe not in log  # ...and these never did
-    assert all(jupyter_token not in text for text in lab.seen)
-    assert jupyter_token not in log
-    assert jupyter_token not in lab.wharf.log.read_text()
+    assert all(jupyter_key not in text for text in lab.seen)
+    assert jupyter_key not in log
+    assert jupyter_key not in lab.wharf.log.read_text()
     # Not on the console's origin either: there is no path route to a workbench.
     with httpx.Client(base_url=lab.wharf.url, timeout=30) as plain:
         path = "/apps/default/nb:admin:lab/api/status"

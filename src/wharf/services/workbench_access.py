@@ -3,11 +3,11 @@
 The route proxy asks a :class:`WorkbenchGate` about every request before it goes to Jupyter.
 A request passes with ``Authorization: Bearer <wharf token>`` of the owner, or with the
 workbench cookie that a one-time sign-in link set (``/_wharf/sign-in?code=...``, made by
-``wharf notebook open``). Jupyter's own token is added here, on the way in, and never leaves
-the server. A cookie-borne request that changes something must also carry Jupyter's XSRF
-token (header ``X-XSRFToken`` equal to the ``_xsrf`` cookie, which JupyterLab sends), and a
-cookie-borne WebSocket must come from the workbench's own origin: Jupyter skips both checks
-for token-authenticated requests, so the gate makes them.
+``wharf notebook open``). The key JupyterLab admits (see :mod:`wharf.notebooks.identity`) is
+added here, on the way in, and never leaves the server. A cookie-borne request that changes
+something must also carry Jupyter's XSRF token (header ``X-XSRFToken`` equal to the ``_xsrf``
+cookie, which JupyterLab sends), and a cookie-borne WebSocket must come from the workbench's
+own origin: Jupyter checks both as well; the gate refuses earlier, before Jupyter is reached.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 from starlette.types import Scope
 
 from wharf.errors import Unauthenticated
+from wharf.notebooks.keys import CREDENTIAL_HEADER, WORKBENCH_KEY_HEADER
 from wharf.runtime.routes import Admission
 from wharf.services import tokens
 from wharf.services.platform import Platform
@@ -36,6 +37,10 @@ SIGN_IN_PATH = "/_wharf/sign-in"
 CODE_SECONDS = 120.0
 COOKIE_SECONDS = 12 * 3600
 _UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_KEY_HEADER = WORKBENCH_KEY_HEADER.lower().encode()
+_CREDENTIAL_HEADER = CREDENTIAL_HEADER.lower().encode()
+# Never passed on from the client: its Wharf credential, and what only the gate may say.
+_REPLACED = frozenset({b"authorization", _KEY_HEADER, _CREDENTIAL_HEADER})
 
 
 @dataclass(frozen=True)
@@ -105,14 +110,14 @@ class WorkbenchGate:
         *,
         workbench_id: int,
         owner_id: int,
-        jupyter_token: str,
+        jupyter_key: str,
         on_request: Callable[[], None] | None = None,
     ) -> None:
         self._platform = platform
         self._sign_ins = sign_ins
         self._workbench_id = workbench_id
         self._owner_id = owner_id
-        self._jupyter = b"token " + jupyter_token.encode()
+        self._key = jupyter_key.encode()
         self._on_request = on_request
 
     async def admit(self, scope: Scope) -> Admission:
@@ -143,7 +148,9 @@ class WorkbenchGate:
             return _problem(403, "forbidden", "this workbench belongs to another user")
         if self._on_request is not None:
             self._on_request()
-        return Admission(headers=self._forwarded(headers))
+        return Admission(
+            headers=self._forwarded(headers, b"token" if bearer is not None else b"cookie")
+        )
 
     def _authenticate(self, token: str) -> int | None:
         try:
@@ -173,18 +180,21 @@ class WorkbenchGate:
             ],
         )
 
-    def _forwarded(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-        """The client's headers without its Wharf credential, with Jupyter's token."""
+    def _forwarded(
+        self, headers: list[tuple[bytes, bytes]], credential: bytes
+    ) -> list[tuple[bytes, bytes]]:
+        """The client's headers without its Wharf credential, with the key Jupyter admits."""
         kept: list[tuple[bytes, bytes]] = []
         for name, value in headers:
-            if name == b"authorization":
+            if name in _REPLACED:
                 continue
             if name == b"cookie":
                 value = _without_cookie(value)
                 if not value:
                     continue
             kept.append((name, value))
-        kept.append((b"authorization", self._jupyter))
+        kept.append((_KEY_HEADER, self._key))
+        kept.append((_CREDENTIAL_HEADER, credential))
         return kept
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from wharf.notebooks.keys import CREDENTIAL_HEADER, WORKBENCH_KEY_HEADER
 from wharf.runtime.specs import Endpoint
 from wharf.services import workbenches
 from wharf.services.workbench_runtime import WorkbenchRuntime
@@ -37,23 +38,21 @@ def _get(client: httpx.Client, path: str) -> Any:
     return response.json()
 
 
-def read_activity(client: httpx.Client) -> tuple[datetime | None, bool]:
-    """When the server last saw activity, and whether a kernel is busy now."""
-    status = _get(client, "/api/status")
-    latest = _when(status.get("last_activity"))
-    busy = False
-    for kernel in _get(client, "/api/kernels"):
-        busy = busy or kernel.get("execution_state") == "busy"
-        seen = _when(kernel.get("last_activity"))
-        if seen is not None and (latest is None or seen > latest):
-            latest = seen
-    return latest, busy
+def read_last_activity(client: httpx.Client) -> datetime | None:
+    """When the server last saw activity: API calls, kernels, terminals (``/api/status``,
+    which does not count itself as activity)."""
+    return _when(_get(client, "/api/status").get("last_activity"))
 
 
-def _client(endpoint: Endpoint, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=endpoint.url, headers={"Authorization": f"token {token}"}, timeout=_TIMEOUT
-    )
+def list_kernels(client: httpx.Client) -> list[dict[str, Any]]:
+    """The kernels; asked only once the server looks idle, as listing them is activity."""
+    kernels: list[dict[str, Any]] = _get(client, "/api/kernels")
+    return kernels
+
+
+def _client(endpoint: Endpoint, key: str) -> httpx.Client:
+    headers = {WORKBENCH_KEY_HEADER: key, CREDENTIAL_HEADER: "token"}
+    return httpx.Client(base_url=endpoint.url, headers=headers, timeout=_TIMEOUT)
 
 
 def cull_idle_workbenches(runtime: WorkbenchRuntime, now: datetime | None = None) -> list[int]:
@@ -66,18 +65,21 @@ def cull_idle_workbenches(runtime: WorkbenchRuntime, now: datetime | None = None
         if endpoint is None:
             continue
         try:
-            with _client(endpoint, running.jupyter_token) as client:
-                latest, busy = read_activity(client)
+            with _client(endpoint, running.jupyter_key) as client:
+                latest = read_last_activity(client)
                 proxied = runtime.last_request(workbench_id)
                 if proxied is not None:
                     seen = datetime.fromtimestamp(proxied, UTC)
                     latest = seen if latest is None or seen > latest else latest
                 timeout = _record(runtime, workbench_id, latest)
-                if timeout is None or busy or latest is None:
+                if timeout is None or latest is None:
                     continue
                 if (now - latest).total_seconds() < timeout:
                     continue
-                for kernel in _get(client, "/api/kernels"):
+                kernels = list_kernels(client)
+                if any(kernel.get("execution_state") == "busy" for kernel in kernels):
+                    continue  # a long computation is activity, however quiet
+                for kernel in kernels:
                     client.delete(f"/api/kernels/{kernel['id']}")
         except (httpx.HTTPError, ValueError) as exc:
             logger.warning("could not read the activity of workbench %s: %s", workbench_id, exc)

@@ -23,6 +23,7 @@ from wharf.build.detect import PythonProject
 from wharf.build.environments import Environment, ensure_environment, python_home
 from wharf.build.install import plan_install
 from wharf.build.uv import Log
+from wharf.notebooks.keys import IDENTITY_PROVIDER
 from wharf.runtime.specs import ProcessSpec
 from wharf.sandbox import SandboxProfile
 from wharf.services.platform import Platform
@@ -114,9 +115,11 @@ def jupyter_argv(env_dir: Path, home: Path, port: int) -> list[str]:
         "--ServerApp.base_url=/",
         f"--ServerApp.root_dir={home}",
         # The Host header is the workbench's own name, not a loopback one; only the proxy
-        # reaches this port, and Jupyter's token is what it checks.
+        # knows the key this port admits.
         "--ServerApp.allow_remote_access=True",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        # No Jupyter token (it would be written into every page): the proxy's key instead.
+        f"--ServerApp.identity_provider_class={IDENTITY_PROVIDER}",
     ]
 
 

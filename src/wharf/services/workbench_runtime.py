@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from wharf.notebooks.keys import KEY_VARIABLE
 from wharf.runtime.limits import ResourceLimits
 from wharf.runtime.registry import AppRegistry
 from wharf.runtime.routes import AppKey, RouteOptions
@@ -44,10 +45,11 @@ STOP_GRACE = 10.0
 
 @dataclass(frozen=True)
 class Running:
-    """What this server knows of a workbench it runs: Jupyter's token never leaves it."""
+    """What this server knows of a workbench it runs: Jupyter's key never leaves it."""
 
     key: AppKey
-    jupyter_token: str
+    jupyter_key: str
+    """What JupyterLab admits (see :mod:`wharf.notebooks.identity`)."""
     started: float
 
 
@@ -122,7 +124,8 @@ class WorkbenchRuntime:
             folder = workbenches.workbench_dir(platform.settings, workbench)
             home = workbenches.home_dir(platform.settings, workbench)
             key, hostname = self.key(workbench), self.hostname(workbench)
-            owner_id, extra = workbench.user_id, workbench.requirements
+            owner_id, owner_name = workbench.user_id, workbench.user.name
+            extra = workbench.requirements
             limits = ResourceLimits.parse(memory=workbench.memory, cpu=workbench.cpu)
             credentials = source_secrets.open_source_secret(
                 session, platform.secrets, workbench.workspace, workbench.source_secret
@@ -143,12 +146,13 @@ class WorkbenchRuntime:
         # unseen by its imports, even after a cell's `pip install` creates it.
         (home / USER_PACKAGES).mkdir(parents=True, exist_ok=True)
         tools = prepare_tools(folder / "tools")
-        jupyter_token = secrets.token_urlsafe(32)
+        jupyter_key = secrets.token_urlsafe(32)
         env = {
             **base_environment(environment.path, home, tools),
             **identity,
             **wharf_env,
-            "JUPYTER_TOKEN": jupyter_token,
+            KEY_VARIABLE: jupyter_key,
+            "WHARF_USER": owner_name,
         }
         command = WorkbenchCommand(environment.path, home, tools, env)
         gate = WorkbenchGate(
@@ -156,7 +160,7 @@ class WorkbenchRuntime:
             self.sign_ins,
             workbench_id=workbench_id,
             owner_id=owner_id,
-            jupyter_token=jupyter_token,
+            jupyter_key=jupyter_key,
             on_request=lambda: self._note_request(workbench_id),
         )
         spec = RevisionSpec(
@@ -168,7 +172,7 @@ class WorkbenchRuntime:
             probe_path="/api/status",
         )
         with self._lock:
-            self._running[workbench_id] = Running(key, jupyter_token, time.time())
+            self._running[workbench_id] = Running(key, jupyter_key, time.time())
         self.registry.set_route(key, RouteOptions(hostname=hostname, gate=gate, path_route=False))
         result = self.registry.deploy(key, spec, ready_timeout=READY_TIMEOUT, crash_limit=2)
         if not result.succeeded:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from wharf.config import Settings
 from wharf.errors import Conflict, Invalid, NotFound
 from wharf.runtime.limits import ResourceLimits
-from wharf.services import source_secrets, tokens
+from wharf.services import source_secrets, tokens, users, workspaces
 from wharf.services.naming import check_dns_label
 from wharf.services.secrets import SecretBox
 from wharf.states import WorkbenchPhase
@@ -130,6 +130,17 @@ def read_workbench(session: Session, workspace: Workspace, user: User, name: str
     if workbench is None:
         raise NotFound(f"you have no workbench named {name!r} in workspace {workspace.name!r}")
     return workbench
+
+
+def read_own_workbench(session: Session, workspace_name: str, user_id: int, name: str) -> Workbench:
+    """The caller's workbench ``name`` in the named workspace (NotFound for anyone else's)."""
+    workspace = workspaces.read_workspace(session, workspace_name)
+    return read_workbench(session, workspace, users.read_user_by_id(session, user_id), name)
+
+
+def list_own_workbenches(session: Session, workspace_name: str, user_id: int) -> list[Workbench]:
+    workspace = workspaces.read_workspace(session, workspace_name)
+    return list_workbenches(session, workspace, users.read_user_by_id(session, user_id))
 
 
 def list_workbenches(session: Session, workspace: Workspace, user: User) -> list[Workbench]:

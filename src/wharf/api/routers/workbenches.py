@@ -41,9 +41,7 @@ def workbench_out(runtime: WorkbenchRuntime, found: models.Workbench) -> schemas
 
 def _read(platform: Platform, access: Access, ws: str, name: str) -> int:
     with platform.transaction() as session:
-        workspace = workspaces.read_workspace(session, ws)
-        owner = users.read_user_by_id(session, access.principal.user_id)
-        return workbenches.read_workbench(session, workspace, owner, name).id
+        return workbenches.read_own_workbench(session, ws, access.principal.user_id, name).id
 
 
 def _show(platform: Platform, runtime: WorkbenchRuntime, workbench_id: int) -> schemas.Workbench:
@@ -63,9 +61,7 @@ def list_workbenches(
     """The caller's own workbenches in the workspace."""
     runtime = _runtime(request)
     with platform.transaction() as session:
-        workspace = workspaces.read_workspace(session, ws)
-        owner = users.read_user_by_id(session, access.principal.user_id)
-        found = workbenches.list_workbenches(session, workspace, owner)
+        found = workbenches.list_own_workbenches(session, ws, access.principal.user_id)
         return [workbench_out(runtime, workbench) for workbench in found]
 
 
