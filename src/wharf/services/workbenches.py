@@ -114,6 +114,15 @@ def create_workbench(
     return workbench
 
 
+def create_own_workbench(
+    session: Session, box: SecretBox, workspace_name: str, user_id: int, spec: WorkbenchSpec
+) -> Workbench:
+    """A new workbench of the caller's in the named workspace."""
+    workspace = workspaces.read_workspace(session, workspace_name)
+    user = users.read_user_by_id(session, user_id)
+    return create_workbench(session, box, workspace, user, spec)
+
+
 def _find(session: Session, workspace: Workspace, user: User, name: str) -> Workbench | None:
     return session.scalar(
         select(Workbench).where(

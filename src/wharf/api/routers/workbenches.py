@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.schemas import workbenches as schemas
-from wharf.services import users, workbenches, workspaces
+from wharf.services import workbenches
 from wharf.services.platform import Platform
 from wharf.services.workbench_runtime import WorkbenchRuntime
 from wharf.store import models
@@ -76,9 +76,9 @@ def create_workbench(
     """A stopped workbench of the caller's, with its own token; start it to run JupyterLab."""
     spec = workbenches.WorkbenchSpec(**body.model_dump())
     with platform.transaction() as session:
-        workspace = workspaces.read_workspace(session, ws)
-        owner = users.read_user_by_id(session, access.principal.user_id)
-        created = workbenches.create_workbench(session, platform.secrets, workspace, owner, spec)
+        created = workbenches.create_own_workbench(
+            session, platform.secrets, ws, access.principal.user_id, spec
+        )
         return workbench_out(_runtime(request), created)
 
 
