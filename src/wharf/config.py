@@ -79,6 +79,21 @@ class Settings(BaseSettings):
     token_ttl_days: int = Field(default=90, ge=1, le=3650)
     """Lifetime of a new API token when ``expires_in`` is not given."""
 
+    console_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    """How long a web console sign-in lasts. Signing out, a new password or the revocation of
+    the pasted token ends it sooner."""
+
+    console_session_idle_minutes: int = Field(default=120, ge=5)
+    """A web console session unused this long ends (the next page asks to sign in again)."""
+
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    """Wrong passwords allowed for one user name from one client address within
+    ``login_lockout_minutes``; the next attempt is refused until the lockout ends."""
+
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    """The window in which failed console sign-ins are counted, and how long a user name stays
+    locked for that client once ``login_max_failures`` is reached."""
+
     apps_domain: str = "apps.localhost"
     """Domain for host-based routes: an app is reachable at ``{app}-{workspace}.{apps_domain}``."""
 

@@ -10,6 +10,7 @@ plain red line and a non-zero exit code. Nothing else should reach a user.
      ├── Forbidden        403  the caller lacks a permission               (code: forbidden)
      ├── NotFound         404  the named resource does not exist           (code: not-found)
      ├── Conflict         409  the resource exists or is in the wrong state (code: conflict)
+     ├── TooManyAttempts  429  too many wrong passwords; wait ``retry_after`` s (too-many-requests)
      ├── Unavailable      503  too busy now; try again after ``retry_after`` s (code: unavailable)
      └── TimedOut         504  a service Wharf called did not answer in time (code: timed-out)
 """
@@ -79,6 +80,18 @@ class Conflict(ServiceError):
     status = 409
     default_code = "conflict"
     title = "Conflict"
+
+
+class TooManyAttempts(ServiceError):
+    """Too many failed attempts (wrong passwords) in a row; wait ``retry_after`` seconds."""
+
+    status = 429
+    default_code = "too-many-requests"
+    title = "Too many attempts"
+
+    def __init__(self, detail: str, *, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after
 
 
 class Unavailable(ServiceError):

@@ -12,8 +12,13 @@ from tests.conftest import Server
 PUBLIC_ROUTES = {("GET", "/api/v1/health"), ("GET", "/api/v1/ready")}
 # Called by git hosts: the secret in the URL authenticates (tests/api/test_webhooks.py).
 SECRET_URL_ROUTES = {("POST", "/hooks/{ws}/{app}/{secret}/{provider}")}
-# Self-service: every signed-in user manages their own tokens, whatever their role.
-SELF_SERVICE_WRITES = {("POST", "/api/v1/tokens"), ("DELETE", "/api/v1/tokens/{token_id}")}
+# Self-service: every signed-in user manages their own tokens and console password, whatever
+# their role (someone else's password: tests/console/test_passwords.py).
+SELF_SERVICE_WRITES = {
+    ("POST", "/api/v1/tokens"),
+    ("DELETE", "/api/v1/tokens/{token_id}"),
+    ("PUT", "/api/v1/users/{name}/password"),
+}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 

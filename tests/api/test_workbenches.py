@@ -79,7 +79,8 @@ def test_its_token_works_until_the_workbench_is_deleted(server: Server) -> None:
         as_dana.workbenches.delete("lab")
         with server.platform.transaction() as session:
             token = session.get(Token, token_id)
-            assert token is not None and token.revoked_at is not None
+            assert token is not None
+            assert token.revoked_at is not None
         with server.client(inside) as from_the_workbench, pytest.raises(AuthenticationError):
             from_the_workbench.workbenches.list()
         assert as_dana.workbenches.list() == []

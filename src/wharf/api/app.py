@@ -16,6 +16,7 @@ from wharf.api.middleware import RequestObserver
 from wharf.api.problems import install_problem_handlers
 from wharf.api.routers import ROUTERS, hooks, metrics
 from wharf.config import Settings
+from wharf.console import install_console
 from wharf.logfiles import LogRotation
 from wharf.metrics import Metrics
 from wharf.runtime.proxy import RouteProxy
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(hooks.router)  # /hooks/...: called by git hosts, outside the API
     app.include_router(metrics.router)  # /metrics: where Prometheus looks by default
+    install_console(app)  # /: the web console, over the same services
     return app
 
 

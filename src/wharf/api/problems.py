@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from wharf.api.middleware import REQUEST_ID_HEADER, request_id_of
-from wharf.errors import ServiceError, Unavailable
+from wharf.errors import ServiceError, TooManyAttempts, Unavailable
 from wharf.schemas.common import FieldError, Problem
 from wharf.schemas.text import PATTERN_MESSAGES
 
@@ -75,7 +75,7 @@ async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
     if "field" in exc.extra:
         errors = [FieldError(field=str(exc.extra["field"]), message=exc.detail)]
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    if isinstance(exc, Unavailable):
+    if isinstance(exc, Unavailable | TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after)}
     return problem_response(
         request,

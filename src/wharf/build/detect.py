@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,12 +31,20 @@ def detect_builder(path: Path) -> PythonProject:
     """The builder for the source tree at ``path``; ``Invalid`` if none applies."""
     if not path.is_dir():
         raise Invalid(f"{path} is not a folder: give the folder of a model project")
-    markers = tuple(name for name in PYTHON_MARKERS if (path / name).is_file())
+    names = {name for name in PYTHON_MARKERS if (path / name).is_file()}
+    return PythonProject(root=path.resolve(), markers=find_markers(names, str(path)))
+
+
+def find_markers(file_names: Iterable[str], where: str) -> tuple[str, ...]:
+    """The Python builder's marker files among ``file_names`` (the files of one folder), in
+    the builder's order; ``Invalid`` naming what was looked for when there is none."""
+    present = set(file_names)
+    markers = tuple(name for name in PYTHON_MARKERS if name in present)
     if not markers:
         looked_for = ", ".join(PYTHON_MARKERS[:-1]) + " or " + PYTHON_MARKERS[-1]
         raise Invalid(
-            f"cannot tell how to build {path}: it has no {looked_for} "
+            f"cannot tell how to build {where}: it has no {looked_for} "
             "(a model project lists its packages in requirements.txt)",
             code="no-builder",
         )
-    return PythonProject(root=path.resolve(), markers=markers)
+    return markers

@@ -339,6 +339,23 @@ def fetch_source(
 def list_folders(url: GitUrl, ref: str, *, env: Mapping[str, str] | None = None) -> list[str]:
     """Every folder in the tree at the tip of ``ref`` of ``url`` (``a``, ``a/b``, ...), read
     without file contents (a treeless, depth-1 fetch into a scratch repository)."""
+    return _read_tree(url, ref, ["-r", "-d", "--name-only", "FETCH_HEAD", "--"], env)
+
+
+def list_files(
+    url: GitUrl, ref: str, folder: str = "", *, env: Mapping[str, str] | None = None
+) -> list[str]:
+    """The names of the files directly in ``folder`` at the tip of ``ref`` of ``url``, read
+    the same way as :func:`list_folders`."""
+    tree = f"FETCH_HEAD:{folder.strip('/')}" if folder.strip("/") else "FETCH_HEAD"
+    entries = _read_tree(url, ref, ["--full-tree", tree], env)
+    # "<mode> <type> <object>\t<name>": keep the blobs.
+    return [line.split("\t", 1)[1] for line in entries if line.split(" ", 2)[1:2] == ["blob"]]
+
+
+def _read_tree(
+    url: GitUrl, ref: str, ls_tree: list[str], env: Mapping[str, str] | None
+) -> list[str]:
     revision = check_git_revision(ref, field="ref")
     with tempfile.TemporaryDirectory(prefix="wharf-tree-") as scratch:
         here = ["-C", scratch]
@@ -346,7 +363,7 @@ def list_folders(url: GitUrl, ref: str, *, env: Mapping[str, str] | None = None)
         steps = [
             (["init", "--quiet", "--bare", "--", scratch], ""),
             ([*here, *fetch, "--filter=blob:none", "--", url.url, revision], url.protocols),
-            ([*here, "ls-tree", "-r", "-d", "--name-only", "FETCH_HEAD", "--"], ""),
+            ([*here, "ls-tree", *ls_tree], ""),
         ]
         result = None
         for step, protocols in steps:

@@ -1,7 +1,8 @@
-"""``wharf user``: platform admins create and list users."""
+"""``wharf user``: platform admins create and list users; anyone sets their console password."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -51,3 +52,24 @@ def show(
     with open_client() as client:
         user = client.users.get(name) if name else client.users.me()
     emit(user, output, COLUMNS)
+
+
+@app.command("set-password")
+def set_password(
+    name: Annotated[str | None, typer.Argument(help="user name (default: you)")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Set a web console password (yours, or anyone's as a platform admin); it is asked for
+    twice, or read from standard input. The user's console sessions end."""
+    if password_stdin:
+        password = sys.stdin.read().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    else:
+        raise typer.BadParameter("give --password-stdin, or run on a terminal to be asked")
+    with open_client() as client:
+        user_name = name or client.users.me().name
+        client.users.set_password(user_name, password)
+    print_success(f"password of {user_name} set")

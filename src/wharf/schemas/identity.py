@@ -23,6 +23,12 @@ class User(ResponseModel):
     created_at: datetime
 
 
+class PasswordSet(RequestModel):
+    password: str = Field(
+        min_length=1, max_length=1024, description="the new console password (10+ characters)"
+    )
+
+
 class TokenCreate(RequestModel):
     name: Name = Field(default="cli", description="what the token is for")
     user: Name | None = Field(default=None, description="whose token (admins only); default: you")

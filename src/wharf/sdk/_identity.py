@@ -33,6 +33,10 @@ class UserOperations(_Operations):
         """The user this client's token belongs to."""
         return User.model_validate(self._client._request("GET", "/users/me"))
 
+    def set_password(self, name: str, password: str) -> None:
+        """Set a user's web console password (yours, or anyone's as a platform admin)."""
+        self._client._request("PUT", f"/users/{name}/password", json={"password": password})
+
 
 class TokenOperations(_Operations):
     """``client.tokens``: your tokens, or (admins) anyone's."""

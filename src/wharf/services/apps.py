@@ -167,7 +167,8 @@ def open_secret_env(box: SecretBox, app: App) -> dict[str, str]:
     return values
 
 
-def _check_git_url(url: str, *, allow_local: bool) -> GitUrl:
+def check_source_url(url: str, *, allow_local: bool) -> GitUrl:
+    """A git URL an app may be built from: allowed transports, no password in it."""
     checked = check_git_url(url, allow_local=allow_local)
     try:
         password = urlsplit(url).password
@@ -196,13 +197,16 @@ def new_webhook_secret(box: SecretBox) -> str:
 
 
 def _check_spec(spec: AppSpec, *, allow_local_git: bool) -> GitUrl:
-    url = _check_git_url(spec.git_url, allow_local=allow_local_git)
+    url = check_source_url(spec.git_url, allow_local=allow_local_git)
     if not 0 <= spec.replicas <= MAX_REPLICAS:
         raise Invalid(f"replicas must be between 0 and {MAX_REPLICAS}", field="replicas")
-    if spec.cpu is not None:
-        parse_cpu(spec.cpu)
-    if spec.memory is not None:
-        parse_memory(spec.memory)
+    for name, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
+        value = getattr(spec, name)
+        if value is not None:
+            try:
+                parse(value)
+            except Invalid as exc:  # name the field, for forms that show errors by it
+                raise Invalid(exc.detail, field=name) from exc
     problem = find_path_problem(spec.context_dir.strip("/") if spec.context_dir else "")
     if problem:
         raise Invalid(
@@ -231,7 +235,7 @@ def create_app(
     url = _check_spec(spec, allow_local_git=allow_local_git)
     name = check_dns_label("app", spec.name or derive_app_name(spec.git_url))
     if _find(session, workspace, name) is not None:
-        raise Conflict(f"app {name!r} already exists in workspace {workspace.name!r}")
+        raise Conflict(f"app {name!r} already exists in workspace {workspace.name!r}", field="name")
     # The runtime's own route rule, so what is stored is what the proxy will accept.
     route = check_route(
         {key: value for key, value in vars(spec.route).items() if value is not None},

@@ -69,3 +69,13 @@ def _role_in(
         )
         cache[key] = (role_name, list(patterns))
     return cache[key]
+
+
+def workspace_permissions(session: Session, principal: Principal, workspace_name: str) -> set[str]:
+    """Every workspace permission the caller holds in the workspace (none if not a member):
+    what an interface asks before it offers an action. The action checks again."""
+    workspace = workspaces.read_workspace(session, workspace_name)
+    if principal.is_admin:
+        return set(permissions.WORKSPACE_PERMISSIONS)
+    _, patterns = _role_in(session, principal, workspace)
+    return set(permissions.expand(patterns))

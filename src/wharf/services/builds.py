@@ -89,10 +89,20 @@ def read_build(session: Session, app: App, number: int) -> Build:
     return build
 
 
-def list_builds(session: Session, app: App) -> list[Build]:
-    """The app's builds, newest first."""
-    return list(
-        session.scalars(select(Build).where(Build.app_id == app.id).order_by(Build.number.desc()))
+def list_builds(session: Session, app: App, *, phase: BuildPhase | None = None) -> list[Build]:
+    """The app's builds (in ``phase`` only, when given), newest first."""
+    query = select(Build).where(Build.app_id == app.id).order_by(Build.number.desc())
+    if phase is not None:
+        query = query.where(Build.phase == phase)
+    return list(session.scalars(query))
+
+
+def rebuild(session: Session, app: App, number: int, *, created_by: str | None) -> Build:
+    """A new build of the same commit as build ``number`` (of its ref's tip when that build
+    never read one)."""
+    earlier = read_build(session, app, number)
+    return start_build(
+        session, app, trigger="rebuild", created_by=created_by, commit=earlier.commit_sha
     )
 
 

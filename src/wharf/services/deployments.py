@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +25,7 @@ from wharf.runtime.routes import AppKey, RouteOptions
 from wharf.runtime.specs import ProcessSpec, RevisionSpec
 from wharf.schemas.apps import AppStatus, LimitStatus, ReplicaExit, ReplicaStatus
 from wharf.services import app_events, apps, builds, workspaces
-from wharf.services.app_updates import Rollout, UpdateOutcome
+from wharf.services.app_updates import Rollout, UpdateOutcome, update_app
 from wharf.services.platform import Platform
 from wharf.states import AppPhase, BuildPhase
 from wharf.store.models import App, Build, Workspace
@@ -168,6 +170,59 @@ def apply_update(
         f"the new settings did not roll out: {result.message} (with the settings it had "
         "before; change them again or roll back)",
     )
+
+
+def create_routed_app(
+    session: Session,
+    platform: Platform,
+    registry: AppRegistry,
+    workspace: Workspace,
+    spec: apps.AppSpec,
+    *,
+    created_by: str | None,
+) -> tuple[App, Build]:
+    """Create an app and queue Build #1 (``apps.create_app``, with this server's settings),
+    and claim its route inside the transaction: a host name another app has refuses the
+    create. Wake the build runner once the transaction has committed."""
+    app, first = apps.create_app(
+        session,
+        workspace,
+        spec,
+        created_by=created_by,
+        secrets=platform.secrets,
+        allow_local_git=platform.settings.allow_local_git,
+        serves_https=platform.settings.https_url is not None,
+    )
+    register_route(registry, workspace.name, app)
+    return app, first
+
+
+def update_and_roll_out(
+    platform: Platform,
+    registry: AppRegistry,
+    workspace: str,
+    app_name: str,
+    patch: Mapping[str, Any],
+    *,
+    actor: str | None,
+) -> tuple[UpdateOutcome, AppliedUpdate]:
+    """Change an app with a merge patch (``app_updates.update_app``), claim a changed route,
+    commit, then make the replicas follow (:func:`apply_update`)."""
+    with platform.transaction() as session:
+        ws = workspaces.read_workspace(session, workspace)
+        app = apps.read_app(session, ws, app_name)
+        outcome = update_app(
+            session,
+            ws,
+            app,
+            patch,
+            actor=actor,
+            secrets=platform.secrets,
+            serves_https=platform.settings.https_url is not None,
+        )
+        if outcome.route_changed:  # claimed before the commit: a taken hostname refuses it
+            register_route(registry, workspace, app)
+    return outcome, apply_update(platform, registry, workspace, app_name, outcome)
 
 
 def choose_rollback_build(session: Session, app: App, to: int | None) -> Build:

@@ -56,10 +56,24 @@ class HookOutcome:
     error: ServiceError | None = None
 
 
+SECRET_MASK = "<secret>"  # noqa: S105 (a placeholder, not a secret)
+"""What stands for the secret in a URL shown to someone who may not read it."""
+
+
 def webhook_urls(box: SecretBox, public_url: str, workspace: str, app: App) -> dict[str, str]:
     """The app's webhook URL for each provider, with its secret."""
     secret = box.decrypt(_ensure_secret(box, app))
-    return {p: f"{public_url}/hooks/{workspace}/{app.name}/{secret}/{p}" for p in PROVIDERS}
+    return _urls(public_url, workspace, app.name, secret)
+
+
+def masked_webhook_urls(public_url: str, workspace: str, app: App) -> dict[str, str]:
+    """The app's webhook URLs with the secret masked: what anyone who sees the app may see
+    (whoever holds the real URL can start builds)."""
+    return _urls(public_url, workspace, app.name, SECRET_MASK)
+
+
+def _urls(public_url: str, workspace: str, app_name: str, secret: str) -> dict[str, str]:
+    return {p: f"{public_url}/hooks/{workspace}/{app_name}/{secret}/{p}" for p in PROVIDERS}
 
 
 def _ensure_secret(box: SecretBox, app: App) -> str:

@@ -54,6 +54,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(63), unique=True)
     email: Mapped[str | None] = mapped_column(String(320), default=None)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    """The console password as a scrypt hash (see ``services/passwords.py``); None: no password."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -72,6 +74,39 @@ class Token(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship()
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. Only a SHA-256 digest of the session cookie is stored."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tokens.id", ondelete="CASCADE"), default=None
+    )
+    """The pasted token the session was started with: it ends when the token does."""
+    csrf_secret: Mapped[str] = mapped_column(String(64))
+    workspace: Mapped[str | None] = mapped_column(String(63), default=None)
+    """The workspace the user last looked at (where ``/`` leads)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(Base):
+    """Failed password sign-ins of one user name from one client, counted in a window."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """A digest of (user name, client address)."""
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Role(Base):

@@ -141,17 +141,14 @@ def create_app(
     )
     with platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
-        app, first = apps.create_app(
+        app, first = deployments.create_routed_app(
             session,
+            platform,
+            request.app.state.registry,
             workspace,
             spec,
             created_by=access.principal.user_name,
-            secrets=platform.secrets,
-            allow_local_git=platform.settings.allow_local_git,
-            serves_https=platform.settings.https_url is not None,
         )
-        # Claimed inside the transaction: a host name another app has refuses the create.
-        deployments.register_route(request.app.state.registry, ws, app)
         result = app_out(request, ws, app, first)
         result.warnings = apps.source_warnings(session, platform.secrets, workspace, app)
     _wake_builds(request)
@@ -191,22 +188,14 @@ def update_app(
     the serving build out again with zero downtime (the call returns once it serves, or says
     why not while the old replicas keep serving); ref, context dir, source secret and build
     env apply to the next build."""
-    registry = request.app.state.registry
-    with platform.transaction() as session:
-        workspace = workspaces.read_workspace(session, ws)
-        found = apps.read_app(session, workspace, app)
-        outcome = app_updates.update_app(
-            session,
-            workspace,
-            found,
-            body.as_patch(),
-            actor=access.principal.user_name,
-            secrets=platform.secrets,
-            serves_https=platform.settings.https_url is not None,
-        )
-        if outcome.route_changed:  # claimed before the commit: a taken hostname refuses it
-            deployments.register_route(registry, ws, found)
-    applied = deployments.apply_update(platform, registry, ws, app, outcome)
+    outcome, applied = deployments.update_and_roll_out(
+        platform,
+        request.app.state.registry,
+        ws,
+        app,
+        body.as_patch(),
+        actor=access.principal.user_name,
+    )
     return schemas.AppUpdateResult(
         app=app_detail(request, platform, ws, app),
         changes=[schemas.AppChange(**c.as_dict()) for c in outcome.changes],

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from wharf.api.deps import Access, PlatformDep, require
 from wharf.schemas import identity as schemas
-from wharf.services import users
+from wharf.services import passwords, users
 from wharf.store import models
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -46,3 +46,17 @@ def read_user(name: str, platform: PlatformDep, _: Access = require("users/read"
     """One user (platform admins only)."""
     with platform.transaction() as session:
         return user_out(users.read_user(session, name))
+
+
+@router.put("/{name}/password", status_code=status.HTTP_204_NO_CONTENT)
+def set_password(
+    name: str,
+    body: schemas.PasswordSet,
+    platform: PlatformDep,
+    access: Access = require("authenticated"),
+) -> Response:
+    """Set a user's web console password (your own, or anyone's as a platform admin). Their
+    console sessions end."""
+    with platform.transaction() as session:
+        passwords.set_password(session, access.principal, name, body.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
