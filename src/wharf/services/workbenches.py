@@ -147,6 +147,13 @@ def read_own_workbench(session: Session, workspace_name: str, user_id: int, name
     return read_workbench(session, workspace, users.read_user_by_id(session, user_id), name)
 
 
+def read_by_id(session: Session, workbench_id: int) -> Workbench:
+    workbench = session.get(Workbench, workbench_id)
+    if workbench is None:
+        raise NotFound("the workbench was deleted meanwhile")
+    return workbench
+
+
 def list_own_workbenches(session: Session, workspace_name: str, user_id: int) -> list[Workbench]:
     workspace = workspaces.read_workspace(session, workspace_name)
     return list_workbenches(session, workspace, users.read_user_by_id(session, user_id))

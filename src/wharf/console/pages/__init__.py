@@ -12,6 +12,7 @@ from wharf.console.pages import (
     tokens,
     topology,
     webhooks,
+    workbenches,
 )
 
 PAGES: list[APIRouter] = [
@@ -24,4 +25,5 @@ PAGES: list[APIRouter] = [
     webhooks.router,
     import_git.router,
     source_secrets.router,
+    workbenches.router,
 ]
