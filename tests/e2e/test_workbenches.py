@@ -326,6 +326,10 @@ def test_only_the_owner_reaches_it_and_jupyters_key_never_shows(lab: Lab) -> Non
         refused = anonymous.get("/api/contents/probe-without-credential")
         assert refused.status_code == 401
         assert anonymous.get("/lab").status_code == 401
+        # A browser is sent to the console's Workbenches page, where Open signs it in.
+        page = anonymous.get("/lab", headers={"Accept": "text/html"})
+        assert page.status_code == 303
+        assert page.headers["location"] == f"{lab.wharf.url}/w/default/workbenches"
     with lab.http(bob) as other:
         assert other.get("/api/contents/probe-of-another-user").status_code == 403
         assert other.get("/lab").status_code == 403

@@ -112,6 +112,7 @@ class WorkbenchGate:
         owner_id: int,
         jupyter_key: str,
         on_request: Callable[[], None] | None = None,
+        console_url: str | None = None,
     ) -> None:
         self._platform = platform
         self._sign_ins = sign_ins
@@ -119,6 +120,7 @@ class WorkbenchGate:
         self._owner_id = owner_id
         self._key = jupyter_key.encode()
         self._on_request = on_request
+        self._console_url = console_url
 
     async def admit(self, scope: Scope) -> Admission:
         if scope["path"] == SIGN_IN_PATH and scope["type"] == "http":
@@ -137,6 +139,8 @@ class WorkbenchGate:
             refusal = _check_cookie_request(scope, headers, cookies)
             if refusal is not None:
                 return refusal
+        elif _wants_page(scope, headers) and self._console_url:
+            return _redirect(self._console_url)  # to the console's Open button
         else:
             return _problem(
                 401,
@@ -170,15 +174,9 @@ class WorkbenchGate:
         secure = "; Secure" if scope.get("scheme") in ("https", "wss") else ""
         value = self._sign_ins.make_cookie(self._workbench_id, user_id)
         cookie = f"{COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={COOKIE_SECONDS}"
-        return Admission(
-            status=303,
-            answer_headers=[
-                (b"location", b"/lab"),
-                (b"set-cookie", (cookie + secure).encode()),
-                (b"cache-control", b"no-store"),
-                (b"content-length", b"0"),
-            ],
-        )
+        answer = _redirect("/lab")
+        answer.answer_headers.append((b"set-cookie", (cookie + secure).encode()))
+        return answer
 
     def _forwarded(
         self, headers: list[tuple[bytes, bytes]], credential: bytes
@@ -214,6 +212,23 @@ def _check_cookie_request(
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         return _problem(403, "xsrf", "the request lacks the workbench's XSRF token")
     return None
+
+
+def _wants_page(scope: Scope, headers: list[tuple[bytes, bytes]]) -> bool:
+    """A browser opening a page (not a script, not an API call)."""
+    accept = _header(headers, b"accept") or ""
+    return scope["type"] == "http" and scope["method"] == "GET" and "text/html" in accept
+
+
+def _redirect(location: str) -> Admission:
+    return Admission(
+        status=303,
+        answer_headers=[
+            (b"location", location.encode()),
+            (b"cache-control", b"no-store"),
+            (b"content-length", b"0"),
+        ],
+    )
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:

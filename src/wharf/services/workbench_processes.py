@@ -65,7 +65,9 @@ def ensure_workbench_environment(platform: Platform, extra: str, log: Log) -> En
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "requirements.txt").write_text(text)
     project = PythonProject(root=folder, markers=("requirements.txt",))
-    plan = plan_install(project)
+    # Compiled once here: the environment is read-only inside the sandbox, and without its
+    # bytecode every start would compile JupyterLab's thousands of modules again.
+    plan = plan_install(project, build_env={"UV_COMPILE_BYTECODE": "1"})
     return ensure_environment(
         plan, platform.settings.envs_dir, log=log, installer=platform.installer()
     )

@@ -124,6 +124,9 @@ class WorkbenchRuntime:
             folder = workbenches.workbench_dir(platform.settings, workbench)
             home = workbenches.home_dir(platform.settings, workbench)
             key, hostname = self.key(workbench), self.hostname(workbench)
+            console_url = (
+                f"{platform.settings.effective_public_url}/w/{workbench.workspace.name}/workbenches"
+            )
             owner_id, owner_name = workbench.user_id, workbench.user.name
             extra = workbench.requirements
             limits = ResourceLimits.parse(memory=workbench.memory, cpu=workbench.cpu)
@@ -162,6 +165,7 @@ class WorkbenchRuntime:
             owner_id=owner_id,
             jupyter_key=jupyter_key,
             on_request=lambda: self._note_request(workbench_id),
+            console_url=console_url,
         )
         spec = RevisionSpec(
             revision="jupyterlab",
