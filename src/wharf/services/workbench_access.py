@@ -29,7 +29,7 @@ from starlette.types import Scope
 from wharf.errors import Unauthenticated
 from wharf.notebooks.keys import CREDENTIAL_HEADER, WORKBENCH_KEY_HEADER
 from wharf.runtime.routes import Admission
-from wharf.services import tokens
+from wharf.services import tokens, workbenches
 from wharf.services.platform import Platform
 
 COOKIE = "wharf-workbench"
@@ -148,13 +148,22 @@ class WorkbenchGate:
                 "a workbench needs a Wharf credential: open it with 'wharf notebook open NAME' "
                 "or the console's Open button, or send 'Authorization: Bearer <token>'",
             )
-        if user_id != self._owner_id:
+        if user_id != self._owner_id and not await asyncio.to_thread(self._may_enter, user_id):
             return _problem(403, "forbidden", "this workbench belongs to another user")
         if self._on_request is not None:
             self._on_request()
         return Admission(
             headers=self._forwarded(headers, b"token" if bearer is not None else b"cookie")
         )
+
+    def _may_enter(self, user_id: int) -> bool:
+        owners_too = self._platform.settings.workbench_owner_access
+        if not owners_too:
+            return False
+        with self._platform.transaction() as session:
+            return workbenches.may_enter(
+                session, self._workbench_id, user_id, owners_too=owners_too
+            )
 
     def _authenticate(self, token: str) -> int | None:
         try:

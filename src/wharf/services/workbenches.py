@@ -22,7 +22,7 @@ from wharf.services import source_secrets, tokens, users, workspaces
 from wharf.services.naming import check_dns_label
 from wharf.services.secrets import SecretBox
 from wharf.states import WorkbenchPhase
-from wharf.store.models import Token, User, Workbench, Workspace
+from wharf.store.models import Membership, Token, User, Workbench, Workspace
 from wharf.store.types import utcnow
 
 MAX_REQUIREMENTS = 64 * 1024
@@ -145,6 +145,24 @@ def read_own_workbench(session: Session, workspace_name: str, user_id: int, name
     """The caller's workbench ``name`` in the named workspace (NotFound for anyone else's)."""
     workspace = workspaces.read_workspace(session, workspace_name)
     return read_workbench(session, workspace, users.read_user_by_id(session, user_id), name)
+
+
+def may_enter(session: Session, workbench_id: int, user_id: int, *, owners_too: bool) -> bool:
+    """Whether ``user_id`` may reach the workbench: its user, and (``owners_too``) the owners
+    of its workspace."""
+    workbench = session.get(Workbench, workbench_id)
+    if workbench is None:
+        return False
+    if workbench.user_id == user_id:
+        return True
+    if not owners_too:
+        return False
+    role = session.scalar(
+        select(Membership.role).where(
+            Membership.workspace_id == workbench.workspace_id, Membership.user_id == user_id
+        )
+    )
+    return role == "owner"
 
 
 def read_by_id(session: Session, workbench_id: int) -> Workbench:
