@@ -37,6 +37,9 @@ JUPYTER_REQUIREMENTS = (
     "ipykernel>=6.29",
     "nbdime>=4",
     "pip",
+    # jsonschema 4.24+ imports rfc3987-syntax, which builds a parser at import time: 3-4 s of
+    # CPU at every JupyterLab start (through jupyter-events). Nothing here needs it.
+    "jsonschema<4.24",
 )
 USER_PACKAGES = ".local/workbench-packages"
 _SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
