@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     apps_domain: str = "apps.localhost"
     """Domain for host-based routes: an app is reachable at ``{app}-{workspace}.{apps_domain}``."""
 
+    workbench_cull_interval: float = Field(default=60.0, gt=0)
+    """Seconds between two checks of running notebook workbenches for idleness: a workbench
+    idle for its ``--idle-timeout`` is stopped at the first check after it."""
+
+    workbench_owner_access: bool = False
+    """Let a workspace's owners reach its members' running workbenches (with their own Wharf
+    token), to help them. Off: a workbench admits its own user alone."""
+
     route_replay_max_bytes: int = Field(default=1024 * 1024, ge=0)
     """Largest request body the route proxy keeps while streaming it to a replica, so that an
     idempotent request whose replica died before answering can be sent to another one. A

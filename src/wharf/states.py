@@ -96,3 +96,19 @@ class AppPhase(StrEnum):
     """Some replicas exited and wait to restart."""
     STOPPED = "Stopped"
     """Every replica is stopped."""
+
+
+class WorkbenchPhase(StrEnum):
+    """Stopped → Starting → Running → Stopping → Stopped, or Failed (its environment or
+    JupyterLab did not start; the message says why)."""
+
+    STOPPED = "Stopped"
+    STARTING = "Starting"
+    RUNNING = "Running"
+    STOPPING = "Stopping"
+    FAILED = "Failed"
+
+    @property
+    def active(self) -> bool:
+        """Whether a JupyterLab process runs or is being started for it."""
+        return self in (WorkbenchPhase.STARTING, WorkbenchPhase.RUNNING)

@@ -24,8 +24,9 @@ from wharf.services.deployments import deploy_build, restore_apps
 from wharf.services.platform import start_platform, warn_about_sandbox
 from wharf.services.platform_state import read_platform_state
 from wharf.services.retention import RetentionLoop
+from wharf.services.workbench_runtime import WorkbenchRuntime
 from wharf.version import __version__
-from wharf.workers import BuildRunner, JobRunner
+from wharf.workers import BuildRunner, JobRunner, WorkbenchCuller
 
 API_PREFIX = "/api/v1"
 
@@ -54,6 +55,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     platform.job_runner = job_runner
     housekeeping = RetentionLoop(platform)
     housekeeping.start()
+    # Nothing runs at a start: workbenches a stopped server left "Running" are Stopped.
+    app.state.workbenches = notebooks = WorkbenchRuntime(platform, registry)
+    await run_in_threadpool(notebooks.reset_states, "stopped when the server stopped")
+    culler = WorkbenchCuller(notebooks, interval=settings.workbench_cull_interval)
+    culler.start()
     # Apps come back on their serving builds in the background: the API answers meanwhile.
     threading.Thread(
         target=restore_apps, args=(platform, registry), name="wharf-restore", daemon=True
@@ -61,10 +67,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await run_in_threadpool(culler.stop)
+        notebooks.close()
         await run_in_threadpool(housekeeping.stop)
         await run_in_threadpool(job_runner.stop)
         await run_in_threadpool(build_runner.stop)
         await run_in_threadpool(registry.close)
+        await run_in_threadpool(notebooks.reset_states, "stopped when the server stopped")
         platform.metrics.unwatch_state()
         platform.close()
         logging.getLogger("uvicorn.access").removeFilter(redact)

@@ -17,6 +17,7 @@ from wharf.cli import (
     init,
     jobs,
     login,
+    notebooks,
     roles,
     serve,
     source_secrets,
@@ -99,6 +100,7 @@ app.add_typer(batch.endpoint_app, name="batch-endpoint")
 app.add_typer(batch.deployment_app, name="batch-deployment")
 app.add_typer(jobs.app, name="job")
 app.add_typer(source_secrets.app, name="source-secret")
+app.add_typer(notebooks.app, name="notebook")
 
 
 def hoist_query(argv: list[str]) -> list[str]:

@@ -25,7 +25,7 @@ from wharf.runtime.registry import AppRegistry
 from wharf.runtime.replicas import ReplicaSet
 from wharf.runtime.route_metrics import RouteMetrics, note_proxy_answer, observe_route
 from wharf.runtime.route_problems import explain_unavailable, refuse_insecure, render_problem
-from wharf.runtime.routes import RouteMatch
+from wharf.runtime.routes import Admission, RouteMatch
 from wharf.runtime.specs import Endpoint
 from wharf.runtime.upstream import (
     ConnectFailed,
@@ -89,6 +89,12 @@ class RouteProxy:
         kind = scope["type"]
         if kind == "http" or kind == "websocket":
             match = self.registry.resolve(_header(scope, b"host"), scope["path"])
+            if match is not None and match.gate is not None and match.target is not None:
+                admission = await match.gate.admit(scope)
+                if not admission.admitted:
+                    await _send_refusal(scope, send, admission)
+                    return
+                scope = {**scope, "headers": admission.headers}
             if match is not None:
                 if kind == "http":
                     with observe_route(self.metrics, match, scope, send) as observed_send:
@@ -288,6 +294,20 @@ async def _send_no_replica(send: Send, registry: AppRegistry, match: RouteMatch)
         extra_headers=[(b"retry-after", b"1")],
         app=match.name,
     )
+
+
+async def _send_refusal(scope: Scope, send: Send, admission: Admission) -> None:
+    """A gate's own answer (401, 403, a redirect that sets a cookie), HTTP or WebSocket."""
+    note_proxy_answer(admission.status)
+    prefix = "http."
+    if scope["type"] == "websocket":
+        if "websocket.http.response" not in (scope.get("extensions") or {}):
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        prefix = "websocket.http."
+    start = {"status": admission.status, "headers": admission.answer_headers}
+    await send({"type": prefix + "response.start", **start})
+    await send({"type": prefix + "response.body", "body": admission.body, "more_body": False})
 
 
 async def _deny_websocket(scope: Scope, send: Send, status: int, code: str, detail: str) -> None:

@@ -139,6 +139,8 @@ class AppRegistry:
             self._rebuild_hosts()
 
     def _hostnames_for(self, key: AppKey, route: RouteOptions) -> list[str]:
+        if not route.path_route and route.hostname:  # a workbench: its own name alone
+            return [route.hostname]
         names = [self.generated_hostname(key)]
         if route.hostname and route.hostname not in names:
             names.append(route.hostname)
@@ -162,7 +164,8 @@ class AppRegistry:
                 return RouteMatch(f"{hostname}{path}", None, "")
             strip = app.route.path != "/" and app.route.path_mode == "strip"
             prefix = app.route.path if strip else ""
-            return RouteMatch(str(key), app.target, prefix, app.route.insecure_policy)
+            route = app.route
+            return RouteMatch(str(key), app.target, prefix, route.insecure_policy, route.gate)
         if hostname.endswith("." + self.apps_domain):
             return RouteMatch(hostname, None, "")
         if path == PATH_ROUTE_ROOT or path.startswith(PATH_ROUTE_ROOT + "/"):
@@ -172,7 +175,7 @@ class AppRegistry:
             key = AppKey(parts[2], parts[3])
             app = self._apps.get(key)
             prefix = f"{PATH_ROUTE_ROOT}/{key.workspace}/{key.app}"
-            if app is None or app.route is None:
+            if app is None or app.route is None or not app.route.path_route:
                 return RouteMatch(str(key), None, prefix)
             return RouteMatch(str(key), app.target, prefix, app.route.insecure_policy)
         return None
@@ -334,8 +337,18 @@ class AppRegistry:
             rolling_out=None if rolling is None else rolling.status(),
             last_rollout=app.last_rollout,
             hostnames=tuple(self._hostnames_for(key, app.route)) if app.route else (),
-            path_prefix=f"{PATH_ROUTE_ROOT}/{key.workspace}/{key.app}" if exposed else None,
+            path_prefix=(
+                f"{PATH_ROUTE_ROOT}/{key.workspace}/{key.app}"
+                if exposed and app.route is not None and app.route.path_route
+                else None
+            ),
         )
+
+    def serving_endpoint(self, key: AppKey) -> Endpoint | None:
+        """Where a ready replica of the app's serving revision answers, if one does."""
+        app = self._apps.get(key)
+        current = None if app is None else app.target.current
+        return None if current is None else current.pick_endpoint(avoid=None)
 
     def list_apps(self) -> list[AppKey]:
         return sorted(self._apps)

@@ -6,7 +6,9 @@ import ipaddress
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
+
+from starlette.types import Scope
 
 from wharf.errors import Invalid
 from wharf.runtime.replicas import ReplicaSet
@@ -24,6 +26,28 @@ class AppKey:
 
     def __str__(self) -> str:
         return f"{self.workspace}/{self.app}"
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A gate's answer: forward with ``headers`` (replacing the client's), or answer with
+    ``status``/``answer_headers``/``body`` and never reach the replica."""
+
+    headers: list[tuple[bytes, bytes]] | None = None
+    status: int = 403
+    answer_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    body: bytes = b""
+
+    @property
+    def admitted(self) -> bool:
+        return self.headers is not None
+
+
+class RouteGate(Protocol):
+    """Who may pass a route: asked for every request (HTTP and WebSocket) before it goes to a
+    replica. A workbench's gate admits only its owner and adds Jupyter's token."""
+
+    async def admit(self, scope: Scope) -> Admission: ...
 
 
 PathMode = Literal["strip", "keep"]
@@ -47,6 +71,10 @@ class RouteOptions:
     path_mode: PathMode = "strip"
     insecure_policy: InsecurePolicy | None = None
     """With TLS (edge) on the route: what plain-http requests get. None: no TLS asked."""
+    gate: RouteGate | None = None
+    """Asked before any request is forwarded (None: everyone passes, as for apps)."""
+    path_route: bool = True
+    """False: only the hostnames, never ``/apps/{ws}/{app}/`` on the server's own origin."""
 
 
 @dataclass
@@ -77,6 +105,7 @@ class RouteMatch:
     """The path prefix the app is mounted under (``""`` for host-based routes)."""
     insecure_policy: InsecurePolicy | None = None
     """The app's TLS route policy for plain-http requests (None: the app asked for no TLS)."""
+    gate: RouteGate | None = None
 
 
 def strip_port(host: str) -> str:
@@ -112,4 +141,6 @@ def normalise_route(route: RouteOptions) -> RouteOptions:
         path=path,
         path_mode=route.path_mode,
         insecure_policy=route.insecure_policy,
+        gate=route.gate,
+        path_route=route.path_route,
     )

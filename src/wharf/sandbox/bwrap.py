@@ -107,7 +107,8 @@ def bwrap_argv(
     for source, seen_at in profile.rebind:
         options += ["--bind", str(source), str(seen_at)]
     # HOME outside is a real home folder that is not mounted: point tools at the private /tmp.
-    options += ["--setenv", "HOME", PRIVATE_TMP, "--setenv", "TMPDIR", PRIVATE_TMP]
+    home = str(profile.home) if profile.home is not None else PRIVATE_TMP
+    options += ["--setenv", "HOME", home, "--setenv", "TMPDIR", PRIVATE_TMP]
     options += ["--chdir", str(profile.cwd)]
     inner = [ENV, "--default-signal=TERM"]
     if identity is not None:

@@ -27,6 +27,9 @@ class SandboxProfile:
     package index, workers reach storage)."""
     rebind: tuple[tuple[Path, Path], ...] = field(default=())
     """(host folder, path seen inside), writable: a private copy shown in another's place."""
+    home: Path | None = None
+    """``HOME`` inside: one of the writable folders (a workbench's home), else the private
+    ``/tmp``."""
 
 
 def sandbox_env(env: Mapping[str, str]) -> dict[str, str]:

@@ -23,6 +23,7 @@ from wharf.sdk._identity import (
 )
 from wharf.sdk._jobs import JobOperations
 from wharf.sdk._storage import DataOperations, DatastoreOperations, ModelOperations
+from wharf.sdk._workbenches import WorkbenchOperations
 from wharf.version import __version__
 
 API_PREFIX = "/api/v1"
@@ -85,6 +86,7 @@ class Client:
         self.batch_endpoints = BatchEndpointOperations(self)
         self.batch_deployments = BatchDeploymentOperations(self)
         self.jobs = JobOperations(self)
+        self.workbenches = WorkbenchOperations(self)
 
     @classmethod
     def from_config(

@@ -38,6 +38,8 @@ WORKSPACE_PERMISSIONS: dict[str, str] = {
     "batch-endpoints/jobs/write": "invoke batch endpoints (create jobs)",
     "jobs/read": "see jobs, their logs and outputs",
     "jobs/write": "cancel jobs",
+    "workbenches/read": "see your own notebook workbenches",
+    "workbenches/write": "create, start, stop and delete your own notebook workbenches",
 }
 
 #: Platform-wide permissions; only platform admins hold them.
@@ -67,6 +69,7 @@ BUILTIN_ROLES: dict[str, tuple[str, list[str]]] = {
             "batch-endpoints/write",
             "batch-endpoints/jobs/write",
             "jobs/write",
+            "workbenches/write",
         ],
     ),
     "reader": ("read everything, change nothing", [_ALL_READ]),

@@ -432,3 +432,34 @@ class JobMiniBatch(Base):
     staged_path: Mapped[str | None] = mapped_column(Text, default=None)
     rows: Mapped[int] = mapped_column(Integer, default=0)
     last_failure: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class Workbench(Base):
+    """One user's JupyterLab in one workspace: its settings, its state, its own token."""
+
+    __tablename__ = "workbenches"
+    __table_args__ = (UniqueConstraint("workspace_id", "user_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(63))
+    requirements: Mapped[str] = mapped_column(Text, default="")
+    """Extra requirements (requirements.txt lines) installed beside JupyterLab."""
+    cpu: Mapped[str | None] = mapped_column(String(16), default=None)
+    memory: Mapped[str | None] = mapped_column(String(16), default=None)
+    idle_timeout_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    source_secret: Mapped[str | None] = mapped_column(String(63), default=None)
+    phase: Mapped[str] = mapped_column(String(16), default="Stopped")
+    message: Mapped[str] = mapped_column(Text, default="")
+    token_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    sealed_token: Mapped[str | None] = mapped_column(Text, default=None)
+    """The workbench's own Wharf token (``WHARF_TOKEN`` inside it), encrypted."""
+    environment_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    last_activity: Mapped[datetime | None] = mapped_column(default=None)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    stopped_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+    workspace: Mapped[Workspace] = relationship()

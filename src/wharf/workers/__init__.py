@@ -8,5 +8,6 @@ platform object holds them, so routes wake them through ``platform.build_runner`
 
 from wharf.workers.builds import BuildRunner
 from wharf.workers.jobs import JobRunner
+from wharf.workers.workbenches import WorkbenchCuller
 
-__all__ = ["BuildRunner", "JobRunner"]
+__all__ = ["BuildRunner", "JobRunner", "WorkbenchCuller"]

@@ -15,6 +15,7 @@ from wharf.api.routers import (
     tokens,
     users,
     webhooks,
+    workbenches,
     workspaces,
 )
 
@@ -33,4 +34,5 @@ ROUTERS: list[APIRouter] = [
     source_secrets.router,
     batch_endpoints.router,
     jobs.router,
+    workbenches.router,
 ]

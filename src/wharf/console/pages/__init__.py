@@ -17,6 +17,7 @@ from wharf.console.pages import (
     tokens,
     topology,
     webhooks,
+    workbenches,
 )
 
 PAGES: list[APIRouter] = [
@@ -35,4 +36,5 @@ PAGES: list[APIRouter] = [
     assets.model_pages,
     datastores.router,
     members.router,
+    workbenches.router,
 ]
