@@ -4,7 +4,9 @@ in-process app with its lifespan, and SDK clients over it."""
 from __future__ import annotations
 
 import os
+import queue
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.inprocess import PortalTransport, serve_in_process
+from tests.moduletimes import ModuleTimes, order_by_weight
 from tests.storage_servers import (
     STORAGE_SERVER_FIXTURES,
     azure_container,
@@ -28,6 +31,8 @@ from wharf.config import Settings
 from wharf.sdk import Client
 from wharf.services import bootstrap, members, tokens, users, workspaces
 from wharf.services.platform import Platform
+from wharf.store.database import create_store_engine
+from wharf.store.migrate import upgrade_store
 
 POSTGRES_URL = os.environ.get("WHARF_TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -70,12 +75,14 @@ def _postgres_admin_url() -> str:
     return Settings(database_url=POSTGRES_URL).effective_database_url
 
 
-def create_postgres_database(admin_url: str) -> tuple[str, str]:
-    """A fresh, empty database on the test server: (its URL, its name)."""
+def create_postgres_database(admin_url: str, template: str | None = None) -> tuple[str, str]:
+    """A fresh database on the test server: (its URL, its name). Empty, or a copy of
+    ``template`` (a database nobody is connected to)."""
     name = "wharf_test_" + secrets.token_hex(6)
+    copy = f' TEMPLATE "{template}"' if template else ""
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     engine.dispose()
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
 
@@ -87,22 +94,97 @@ def drop_postgres_database(admin_url: str, name: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each store test runs on SQLite and, when configured, on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'data' / 'wharf.db'}"
-        return
-    admin_url = request.getfixturevalue("_postgres_admin_url")
-    url, name = create_postgres_database(admin_url)
+class DatabaseDropper:
+    """Drops the tests' databases on a thread of its own, so that the next test need not wait
+    for a drop (the slowest step of a PostgreSQL test's setup); :meth:`close` waits for all."""
+
+    def __init__(self, admin_url: str) -> None:
+        self._admin_url = admin_url
+        self._names: queue.Queue[str | None] = queue.Queue()
+        self._errors: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, name="drop-test-databases")
+        self._thread.start()
+
+    def drop(self, name: str) -> None:
+        self._names.put(name)
+
+    def close(self) -> None:
+        self._names.put(None)
+        self._thread.join()
+        if self._errors:
+            raise self._errors[0]
+
+    def _run(self) -> None:
+        while (name := self._names.get()) is not None:
+            try:
+                drop_postgres_database(self._admin_url, name)
+            except Exception as error:  # reported by close(), at the end of the session
+                self._errors.append(error)
+
+
+@pytest.fixture(scope="session")
+def _postgres_dropper(_postgres_admin_url: str) -> Iterator[DatabaseDropper]:
+    dropper = DatabaseDropper(_postgres_admin_url)
+    yield dropper
+    dropper.close()
+
+
+@pytest.fixture(scope="session")
+def _postgres_store_template(
+    _postgres_admin_url: str, _postgres_dropper: DatabaseDropper
+) -> Iterator[str]:
+    """A migrated, otherwise empty store, made once per test process: each PostgreSQL store
+    test gets a copy of it (``CREATE DATABASE ... TEMPLATE``) instead of migrating anew."""
+    url, name = create_postgres_database(_postgres_admin_url)
+    engine = create_store_engine(url)
     try:
-        yield url
+        upgrade_store(engine)
     finally:
-        drop_postgres_database(admin_url, name)
+        engine.dispose()  # a template must have no connections when it is copied
+    yield name
+    _postgres_dropper.drop(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """Each store test runs on SQLite and, when configured, on PostgreSQL."""
+    return str(request.param)
 
 
 @pytest.fixture
-def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Settings:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, database_kind: str
+) -> Iterator[str]:
+    """A fresh, empty database (the migrations have not run): SQLite, or a new PostgreSQL
+    database, dropped after the test."""
+    yield from _test_database(request, tmp_path, database_kind, template=False)
+
+
+@pytest.fixture
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, database_kind: str) -> Iterator[str]:
+    """The database of a test server: on PostgreSQL a copy of the migrated template (the
+    server's start still runs the migrations, which then find nothing to do)."""
+    yield from _test_database(request, tmp_path, database_kind, template=True)
+
+
+def _test_database(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str, template: bool
+) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'wharf.db'}"
+        return
+    admin_url = request.getfixturevalue("_postgres_admin_url")
+    dropper: DatabaseDropper = request.getfixturevalue("_postgres_dropper")
+    source = request.getfixturevalue("_postgres_store_template") if template else None
+    url, name = create_postgres_database(admin_url, source)
+    try:
+        yield url
+    finally:
+        dropper.drop(name)
+
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, tmp_path: Path, store_url: str) -> Settings:
     """Settings of a test server. Private addresses stay refused, except the loopback
     storage servers (moto, Azurite) the test uses: exactly their ``host:port``."""
     allowed = [
@@ -113,7 +195,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) 
     return Settings(
         data_dir=tmp_path / "data",
         config_dir=tmp_path / "config",
-        database_url=database_url,
+        database_url=store_url,
         allow_private_urls=",".join(allowed),
     )
 
@@ -165,3 +247,11 @@ def server(settings: Settings) -> Iterator[Server]:
 def admin(server: Server) -> Iterator[Client]:
     with server.client() as client:
         yield client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(ModuleTimes(), "wharf-module-times")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    order_by_weight(items)
