@@ -4,9 +4,7 @@ in-process app with its lifespan, and SDK clients over it."""
 from __future__ import annotations
 
 import os
-import queue
 import secrets
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from tests.inprocess import PortalTransport, serve_in_process
 from tests.moduletimes import ModuleTimes, order_by_weight
@@ -75,14 +74,12 @@ def _postgres_admin_url() -> str:
     return Settings(database_url=POSTGRES_URL).effective_database_url
 
 
-def create_postgres_database(admin_url: str, template: str | None = None) -> tuple[str, str]:
-    """A fresh database on the test server: (its URL, its name). Empty, or a copy of
-    ``template`` (a database nobody is connected to)."""
+def create_postgres_database(admin_url: str) -> tuple[str, str]:
+    """A fresh, empty database on the test server: (its URL, its name)."""
     name = "wharf_test_" + secrets.token_hex(6)
-    copy = f' TEMPLATE "{template}"' if template else ""
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False), name
 
@@ -94,55 +91,74 @@ def drop_postgres_database(admin_url: str, name: str) -> None:
     engine.dispose()
 
 
-class DatabaseDropper:
-    """Drops the tests' databases on a thread of its own, so that the next test need not wait
-    for a drop (the slowest step of a PostgreSQL test's setup); :meth:`close` waits for all."""
+@dataclass(frozen=True)
+class PostgresStore:
+    """A migrated store database on the test server, one per test process, emptied before each
+    test that uses it: a fresh database per test costs a migration and a ``DROP DATABASE``
+    (about a second on a busy server), emptying it a few milliseconds."""
 
-    def __init__(self, admin_url: str) -> None:
-        self._admin_url = admin_url
-        self._names: queue.Queue[str | None] = queue.Queue()
-        self._errors: list[BaseException] = []
-        self._thread = threading.Thread(target=self._run, name="drop-test-databases")
-        self._thread.start()
+    url: str
+    name: str
+    tables: tuple[str, ...]
+    """Its tables but Alembic's own, each after the tables it refers to."""
+    sequences: tuple[str, ...]
 
-    def drop(self, name: str) -> None:
-        self._names.put(name)
-
-    def close(self) -> None:
-        self._names.put(None)
-        self._thread.join()
-        if self._errors:
-            raise self._errors[0]
-
-    def _run(self) -> None:
-        while (name := self._names.get()) is not None:
-            try:
-                drop_postgres_database(self._admin_url, name)
-            except Exception as error:  # reported by close(), at the end of the session
-                self._errors.append(error)
-
-
-@pytest.fixture(scope="session")
-def _postgres_dropper(_postgres_admin_url: str) -> Iterator[DatabaseDropper]:
-    dropper = DatabaseDropper(_postgres_admin_url)
-    yield dropper
-    dropper.close()
+    def empty(self) -> None:
+        """Leave the store as the migrations left it: no rows, sequences back at 1. (Leftover
+        connections of an earlier test, should there be any, are ended first.)"""
+        engine = create_engine(self.url, poolclass=NullPool)
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+                for table in reversed(self.tables):
+                    connection.execute(text(f'DELETE FROM "{table}"'))
+                for sequence in self.sequences:
+                    connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+        finally:
+            engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def _postgres_store_template(
-    _postgres_admin_url: str, _postgres_dropper: DatabaseDropper
-) -> Iterator[str]:
-    """A migrated, otherwise empty store, made once per test process: each PostgreSQL store
-    test gets a copy of it (``CREATE DATABASE ... TEMPLATE``) instead of migrating anew."""
-    url, name = create_postgres_database(_postgres_admin_url)
-    engine = create_store_engine(url)
+def read_postgres_store(url: str, name: str) -> PostgresStore:
+    """The migrated store at ``url``; fails if a migration wrote rows that emptying it before
+    each test would remove."""
+    engine = create_engine(url, poolclass=NullPool)
     try:
-        upgrade_store(engine)
+        with engine.connect() as connection:
+            metadata = MetaData()
+            metadata.reflect(connection)
+            tables = [t.name for t in metadata.sorted_tables if t.name != "alembic_version"]
+            seeded = [
+                table
+                for table in tables
+                if connection.execute(text(f'SELECT EXISTS (SELECT FROM "{table}")')).scalar()
+            ]
+            sequences = connection.execute(
+                text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+            ).scalars()
+            store = PostgresStore(url, name, tuple(tables), tuple(sequences))
     finally:
-        engine.dispose()  # a template must have no connections when it is copied
-    yield name
-    _postgres_dropper.drop(name)
+        engine.dispose()
+    assert not seeded, f"the migrations write rows into {seeded}: see PostgresStore"
+    return store
+
+
+@pytest.fixture(scope="session")
+def _postgres_store(_postgres_admin_url: str) -> Iterator[PostgresStore]:
+    url, name = create_postgres_database(_postgres_admin_url)
+    try:
+        engine = create_store_engine(url)
+        try:
+            upgrade_store(engine)
+        finally:
+            engine.dispose()
+        yield read_postgres_store(url, name)
+    finally:
+        drop_postgres_database(_postgres_admin_url, name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -155,32 +171,29 @@ def database_kind(request: pytest.FixtureRequest) -> str:
 def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, database_kind: str
 ) -> Iterator[str]:
-    """A fresh, empty database (the migrations have not run): SQLite, or a new PostgreSQL
-    database, dropped after the test."""
-    yield from _test_database(request, tmp_path, database_kind, template=False)
-
-
-@pytest.fixture
-def store_url(request: pytest.FixtureRequest, tmp_path: Path, database_kind: str) -> Iterator[str]:
-    """The database of a test server: on PostgreSQL a copy of the migrated template (the
-    server's start still runs the migrations, which then find nothing to do)."""
-    yield from _test_database(request, tmp_path, database_kind, template=True)
-
-
-def _test_database(
-    request: pytest.FixtureRequest, tmp_path: Path, kind: str, template: bool
-) -> Iterator[str]:
-    if kind == "sqlite":
+    """A fresh database the migrations have not run on: SQLite, or a new PostgreSQL database,
+    dropped after the test."""
+    if database_kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'data' / 'wharf.db'}"
         return
     admin_url = request.getfixturevalue("_postgres_admin_url")
-    dropper: DatabaseDropper = request.getfixturevalue("_postgres_dropper")
-    source = request.getfixturevalue("_postgres_store_template") if template else None
-    url, name = create_postgres_database(admin_url, source)
+    url, name = create_postgres_database(admin_url)
     try:
         yield url
     finally:
-        dropper.drop(name)
+        drop_postgres_database(admin_url, name)
+
+
+@pytest.fixture
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, database_kind: str) -> str:
+    """The store of a test server, empty: a new SQLite file, or this test process's
+    PostgreSQL store, emptied (the server's start still runs the migrations, which then find
+    nothing to do)."""
+    if database_kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'wharf.db'}"
+    store: PostgresStore = request.getfixturevalue("_postgres_store")
+    store.empty()
+    return store.url
 
 
 @pytest.fixture
