@@ -12,10 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from tests.inprocess import PortalTransport, serve_in_process
+from tests.moduletimes import ModuleTimes, order_by_weight
 from tests.storage_servers import (
     STORAGE_SERVER_FIXTURES,
     azure_container,
@@ -28,6 +30,8 @@ from wharf.config import Settings
 from wharf.sdk import Client
 from wharf.services import bootstrap, members, tokens, users, workspaces
 from wharf.services.platform import Platform
+from wharf.store.database import create_store_engine
+from wharf.store.migrate import upgrade_store
 
 POSTGRES_URL = os.environ.get("WHARF_TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -88,10 +92,89 @@ def drop_postgres_database(admin_url: str, name: str) -> None:
     engine.dispose()
 
 
+@dataclass(frozen=True)
+class PostgresStore:
+    """A migrated store database on the test server, one per test process, emptied before each
+    test that uses it: a fresh database per test costs a migration and a ``DROP DATABASE``
+    (about a second on a busy server), emptying it a few milliseconds."""
+
+    url: str
+    name: str
+    tables: tuple[str, ...]
+    """Its tables but Alembic's own, each after the tables it refers to."""
+    sequences: tuple[str, ...]
+
+    def empty(self) -> None:
+        """Leave the store as the migrations left it: no rows, sequences back at 1. (Leftover
+        connections of an earlier test, should there be any, are ended first.)"""
+        engine = create_engine(self.url, poolclass=NullPool)
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+                for table in reversed(self.tables):
+                    connection.execute(text(f'DELETE FROM "{table}"'))
+                for sequence in self.sequences:
+                    connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+        finally:
+            engine.dispose()
+
+
+def read_postgres_store(url: str, name: str) -> PostgresStore:
+    """The migrated store at ``url``; fails if a migration wrote rows that emptying it before
+    each test would remove."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            metadata = MetaData()
+            metadata.reflect(connection)
+            tables = [t.name for t in metadata.sorted_tables if t.name != "alembic_version"]
+            seeded = [
+                table
+                for table in tables
+                if connection.execute(text(f'SELECT EXISTS (SELECT FROM "{table}")')).scalar()
+            ]
+            sequences = connection.execute(
+                text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+            ).scalars()
+            store = PostgresStore(url, name, tuple(tables), tuple(sequences))
+    finally:
+        engine.dispose()
+    assert not seeded, f"the migrations write rows into {seeded}: see PostgresStore"
+    return store
+
+
+@pytest.fixture(scope="session")
+def _postgres_store(_postgres_admin_url: str) -> Iterator[PostgresStore]:
+    url, name = create_postgres_database(_postgres_admin_url)
+    try:
+        engine = create_store_engine(url)
+        try:
+            upgrade_store(engine)
+        finally:
+            engine.dispose()
+        yield read_postgres_store(url, name)
+    finally:
+        drop_postgres_database(_postgres_admin_url, name)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Each store test runs on SQLite and, when configured, on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
+def database_kind(request: pytest.FixtureRequest) -> str:
+    """Each store test runs on SQLite and, when configured, on PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, database_kind: str
+) -> Iterator[str]:
+    """A fresh database the migrations have not run on: SQLite, or a new PostgreSQL database,
+    dropped after the test."""
+    if database_kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'data' / 'wharf.db'}"
         return
     admin_url = request.getfixturevalue("_postgres_admin_url")
@@ -103,7 +186,19 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Settings:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, database_kind: str) -> str:
+    """The store of a test server, empty: a new SQLite file, or this test process's
+    PostgreSQL store, emptied (the server's start still runs the migrations, which then find
+    nothing to do)."""
+    if database_kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'wharf.db'}"
+    store: PostgresStore = request.getfixturevalue("_postgres_store")
+    store.empty()
+    return store.url
+
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, tmp_path: Path, store_url: str) -> Settings:
     """Settings of a test server. Private addresses stay refused, except the loopback
     storage servers (moto, Azurite) the test uses: exactly their ``host:port``."""
     allowed = [
@@ -114,7 +209,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) 
     return Settings(
         data_dir=tmp_path / "data",
         config_dir=tmp_path / "config",
-        database_url=database_url,
+        database_url=store_url,
         allow_private_urls=",".join(allowed),
     )
 
@@ -166,3 +261,11 @@ def server(settings: Settings) -> Iterator[Server]:
 def admin(server: Server) -> Iterator[Client]:
     with server.client() as client:
         yield client
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(ModuleTimes(), "wharf-module-times")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    order_by_weight(items)
