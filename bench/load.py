@@ -51,7 +51,12 @@ class _Response:
 
     def __init__(self) -> None:
         self.done = False
+        self.closes = False
         self.body = bytearray()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() == b"connection" and value.strip().lower() == b"close":
+            self.closes = True
 
     def on_body(self, body: bytes) -> None:
         self.body += body
@@ -107,7 +112,7 @@ async def _drive(
                     parser.feed_data(data)
                 if parser.get_status_code() >= 400:
                     failures += 1
-                if not parser.should_keep_alive():
+                if response.closes:
                     writer.close()
                     reader = writer = None
             except (OSError, httptools.HttpParserError, ConnectionError):

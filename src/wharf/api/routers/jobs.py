@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.api.logstream import stream_log
+from wharf.api.routing import APIRouter
 from wharf.batch.planner import MiniBatch
 from wharf.batch.state import Failure
 from wharf.errors import Invalid
