@@ -49,6 +49,17 @@ class CachedCaller:
 
 
 @dataclass(frozen=True)
+class CachedUser:
+    """The caller's user record as authentication read it (``users/me`` answers with it)."""
+
+    user_id: int
+    name: str
+    email: str | None
+    is_admin: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class CachedRole:
     """A caller's role in a workspace (``None``: not a member), and the role's patterns."""
 
@@ -87,6 +98,7 @@ class AuthCache:
         self._lock = threading.Lock()
         self._generation = 0
         self._callers = _Expiring(seconds)
+        self._users = _Expiring(seconds)
         self._roles = _Expiring(seconds)
         self._watched: sessionmaker[Session] | None = None
 
@@ -109,6 +121,16 @@ class AuthCache:
     def keep_caller(self, digest: str, caller: CachedCaller, generation: int) -> None:
         self._keep(self._callers, digest, caller, generation)
 
+    def user(self, user_id: int) -> CachedUser | None:
+        if not self.enabled:
+            return None
+        with self._lock:
+            found: CachedUser | None = self._users.get(user_id, time.monotonic())
+        return found
+
+    def keep_user(self, user: CachedUser, generation: int) -> None:
+        self._keep(self._users, user.user_id, user, generation)
+
     def role(self, user_id: int, workspace: str) -> CachedRole | None:
         if not self.enabled:
             return None
@@ -130,8 +152,8 @@ class AuthCache:
         """Drop every entry; answers looked up before now are not kept either."""
         with self._lock:
             self._generation += 1
-            self._callers.entries.clear()
-            self._roles.entries.clear()
+            for entries in (self._callers, self._users, self._roles):
+                entries.entries.clear()
 
     # -- keeping up with this server's own writes -------------------------------------------
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from wharf.batch.engine import JobProgress
 from wharf.config import Settings
@@ -53,8 +53,9 @@ def list_jobs(
     status: JobStatus | None = None,
     limit: int = 100,
 ) -> list[Job]:
-    """Jobs, newest first."""
-    query = select(Job).where(Job.workspace_id == workspace.id)
+    """Jobs, newest first, without their ``spec`` (a listing never shows it; reading it from a
+    listed job loads it then)."""
+    query = select(Job).options(defer(Job.spec)).where(Job.workspace_id == workspace.id)
     if endpoint is not None:
         query = query.where(Job.endpoint == endpoint)
     if experiment_name is not None:

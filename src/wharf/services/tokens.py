@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from wharf.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from wharf.services.auth import Principal
-from wharf.services.auth_cache import AuthCache, CachedCaller
+from wharf.services.auth_cache import AuthCache, CachedCaller, CachedUser
 from wharf.store.models import Token, User
 from wharf.store.types import utcnow
 
@@ -90,6 +90,8 @@ def authenticate(session: Session, plaintext: str, cache: AuthCache | None = Non
     if cache is not None:
         caller = CachedCaller(user.id, user.name, user.is_admin, token.id, token.expires_at)
         cache.keep_caller(token_digest, caller, generation)
+        record = CachedUser(user.id, user.name, user.email, user.is_admin, user.created_at)
+        cache.keep_user(record, generation)
     return Principal(user.id, user.name, user.is_admin, token.id)
 
 

@@ -26,6 +26,9 @@ from wharf.store import models
 router = APIRouter(prefix="/workspaces/{ws}/jobs", tags=["jobs"])
 
 DOWNLOAD_CHUNK = 1024 * 1024
+DEFAULT_PAGE = 20
+"""Jobs a listing returns unless ``limit`` says otherwise: the newest, as a console shows
+them. The CLI asks for 100; each job costs the server about 0.1 ms of CPU to list."""
 
 
 def failure_out(row: models.JobMiniBatch) -> schemas.JobFailure:
@@ -97,7 +100,9 @@ def list_jobs(
         default=None, description="only this experiment's jobs (default: the endpoint's name)"
     ),
     status: JobStatus | None = Query(default=None, description="only jobs in this status"),
-    limit: int = Query(default=100, ge=1, le=1000),
+    limit: int = Query(
+        default=DEFAULT_PAGE, ge=1, le=1000, description="at most this many (the newest)"
+    ),
     _: Access = require("jobs/read"),
 ) -> list[schemas.Job]:
     """Jobs, newest first (without their failures: show a job for those). An unknown filter
