@@ -54,7 +54,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_bare_app() -> Iterator[str]:
+def running_bare_app() -> Iterator[tuple[str, int]]:
+    """The bare app's URL and process id."""
     with tempfile.TemporaryDirectory() as tmp:
         port = _free_port()
         process = subprocess.Popen(
@@ -74,7 +75,7 @@ def running_bare_app() -> Iterator[str]:
                     if time.monotonic() > deadline:
                         raise
                 time.sleep(0.2)
-            yield url
+            yield url, process.pid
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
@@ -171,7 +172,7 @@ def _goal(label: str, values: list[float], target: float, *, at_most: bool = Fal
 def _drive(label: str, server: BenchServer) -> dict[str, LoadResult]:
     base = f"{server.url}/api/v1"
     auth: dict[str, Any] = {"headers": {"Authorization": f"Bearer {server.token}"}}
-    load = {"total": TOTAL, "concurrency": CONCURRENCY}
+    load = {"total": TOTAL, "concurrency": CONCURRENCY, "server_pid": server.process.pid}
     members = f"{base}/workspaces/default/members"
     jobs = f"{base}/workspaces/default/jobs"
     return {
@@ -179,7 +180,13 @@ def _drive(label: str, server: BenchServer) -> dict[str, LoadResult]:
         "me": run_load(f"{label}users/me (token)", "GET", f"{base}/users/me", **load, **auth),
         "members": run_load(f"{label}members (token + role)", "GET", members, **load, **auth),
         "jobs": run_load(
-            f"{label}jobs list, {MANY} clients", "GET", jobs, total=TOTAL, concurrency=MANY, **auth
+            f"{label}jobs list, {MANY} clients",
+            "GET",
+            jobs,
+            total=TOTAL,
+            concurrency=MANY,
+            server_pid=server.process.pid,
+            **auth,
         ),
         "jobs100": run_load(
             f"{label}jobs ?limit=100, {MANY} clients",
@@ -187,6 +194,7 @@ def _drive(label: str, server: BenchServer) -> dict[str, LoadResult]:
             f"{jobs}?limit=100",
             total=TOTAL // 4,
             concurrency=MANY,
+            server_pid=server.process.pid,
             **auth,
         ),
     }
@@ -207,7 +215,7 @@ def main() -> None:
     baseline_src = os.environ.get("WHARF_BENCH_BASELINE_SRC")
     with ExitStack() as stack:
         server = stack.enter_context(running_wharf())
-        bare_url = stack.enter_context(running_bare_app())
+        bare_url, bare_pid = stack.enter_context(running_bare_app())
         servers = {"": server}
         if baseline_src:
             servers["baseline "] = stack.enter_context(running_baseline(baseline_src))
@@ -222,6 +230,7 @@ def main() -> None:
                 f"{bare_url}/api/v1/health",
                 total=TOTAL,
                 concurrency=CONCURRENCY,
+                server_pid=bare_pid,
             )
             for label, each in servers.items():
                 round_results = _drive(label, each)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json as jsonlib
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ class LoadResult:
     failures: int
     seconds: float
     latencies_ms: list[float]
+    server_cpu_us: float | None = None
+    """The server process's CPU time (user + system) per request, when its pid was given: on
+    a shared machine the steadiest measure of what a request costs."""
 
     @property
     def rps(self) -> float:
@@ -137,20 +141,43 @@ def _run(coroutine: Any) -> LoadResult:
     return asyncio.run(coroutine)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_load(
-    name: str, method: str, url: str, *, total: int, concurrency: int, **request: Any
+    name: str,
+    method: str,
+    url: str,
+    *,
+    total: int,
+    concurrency: int,
+    server_pid: int | None = None,
+    **request: Any,
 ) -> LoadResult:
     """Send ``total`` requests with ``concurrency`` clients; warm up first. ``request`` takes
-    ``headers``, and a body as ``json`` or ``content``."""
+    ``headers``, and a body as ``json`` or ``content``. With ``server_pid``, the server's CPU
+    time per request is measured too."""
     _run(_drive(name, method, url, min(50, total), concurrency, **request))
-    return _run(_drive(name, method, url, total, concurrency, **request))
+    before = process_cpu_seconds(server_pid) if server_pid else 0.0
+    result = _run(_drive(name, method, url, total, concurrency, **request))
+    if server_pid:
+        result.server_cpu_us = (process_cpu_seconds(server_pid) - before) / total * 1e6
+    return result
 
 
 def print_table(results: list[LoadResult], baseline: LoadResult | None = None) -> None:
-    print(f"{'case':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'fail':>6}{'vs base':>9}")
+    print(
+        f"{'case':<38}{'req/s':>7}{'p50 ms':>9}{'p99 ms':>9}{'fail':>6}{'vs base':>9}"
+        f"{'CPU µs/req':>12}"
+    )
     for r in results:
         ratio = f"{r.rps / baseline.rps:.2f}x" if baseline else ""
+        cpu = f"{r.server_cpu_us:.0f}" if r.server_cpu_us is not None else ""
         print(
-            f"{r.name:<34}{r.rps:>9.0f}{r.p50:>9.2f}{r.percentile(99):>9.2f}"
-            f"{r.failures:>6}{ratio:>9}"
+            f"{r.name:<38}{r.rps:>7.0f}{r.p50:>9.2f}{r.percentile(99):>9.2f}"
+            f"{r.failures:>6}{ratio:>9}{cpu:>12}"
         )

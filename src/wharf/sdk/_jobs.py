@@ -56,7 +56,8 @@ class JobOperations:
         experiment_name: str | None = None,
     ) -> builtins.list[Job]:
         """Jobs, newest first, optionally of one endpoint, one experiment or in one state
-        (without their ``failures``: ``get`` has them)."""
+        (without their ``failures``: ``get`` has them); at most ``limit`` (the server's default
+        is 20)."""
         given = {
             "endpoint": endpoint_name,
             "experiment_name": experiment_name,
