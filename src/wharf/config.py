@@ -171,6 +171,17 @@ class Settings(BaseSettings):
     the API. When all are busy and as many calls wait, new ones answer 503 with
     ``Retry-After``."""
 
+    auth_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    """How long a server trusts a token and a caller's role it has checked, without asking the
+    store again (0: ask on every request). Revoking a token, or changing a user, a membership
+    or a role, through this server takes effect at once; through another server that shares
+    the same PostgreSQL store, or by hand in the database, within this many seconds. A token's
+    expiry is checked at every request either way."""
+
+    api_threads: int = Field(default=40, ge=1, le=1024)
+    """Threads that run the API's blocking work (database reads and writes of a request);
+    requests beyond that many at once wait for one. Starlette's default is 40."""
+
     allow_local_git: bool = True
     """Let apps build from repositories on the server's own disk (``file://`` URLs and local
     paths), as a single-machine setup needs. Switch it off on a shared server: such a URL can

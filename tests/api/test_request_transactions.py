@@ -5,9 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event
 
 from tests.conftest import Server
+from wharf.config import Settings
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The store's path every time: with the auth cache on, a checked request may need no
+    transaction for its check at all (``test_auth_cache.py``)."""
+    return settings.model_copy(update={"auth_cache_seconds": 0})
 
 
 @contextmanager

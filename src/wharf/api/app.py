@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
@@ -34,6 +35,8 @@ API_PREFIX = "/api/v1"
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    # The threads that run the API's blocking work (the event loop's default limiter).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
     platform = await run_in_threadpool(start_platform, settings, app.state.metrics)
     app.state.platform = platform
     warn_about_sandbox(platform.sandbox)

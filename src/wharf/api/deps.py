@@ -8,7 +8,7 @@ share one session and one transaction.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -36,7 +36,7 @@ async def get_platform(request: Request) -> AsyncIterator[Platform]:
         yield platform
         failed = False
     finally:
-        if platform.has_session:
+        if platform.in_transaction:
             await run_in_threadpool(platform.end_request, failed=failed)
         else:
             platform.end_request(failed=failed)
@@ -46,12 +46,17 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def authenticate(platform: Platform, credentials: HTTPAuthorizationCredentials | None) -> Principal:
-    """The caller behind the ``Authorization: Bearer`` header, read in the request's
-    transaction (the route's first block commits it)."""
+def _bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or not credentials.credentials:
         raise Unauthenticated("this route needs a token: send 'Authorization: Bearer <token>'")
-    return tokens.authenticate(_request_session(platform), credentials.credentials)
+    return credentials.credentials
+
+
+def authenticate(platform: Platform, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    """The caller behind the ``Authorization: Bearer`` header, read in the request's
+    transaction (the route's first block commits it) and remembered in the server's cache."""
+    plaintext = _bearer_token(credentials)
+    return tokens.authenticate(_request_session(platform), plaintext, platform.auth_cache)
 
 
 def _request_session(platform: Platform) -> Session:
@@ -73,27 +78,50 @@ WorkspaceName = Annotated[str, Path(description="workspace name")]
 
 def require(permission: str) -> Any:
     """A dependency that admits only callers holding ``permission``. Authentication and the
-    check are one dependency: one worker-thread hop and the request's one transaction."""
-    check: Callable[..., Access]
+    check are one dependency. A token and a role the server checked within the last
+    ``auth_cache_seconds`` are decided on the event loop, without the store; otherwise both
+    are read in one worker-thread hop, in the request's one transaction."""
+    check: Callable[..., Awaitable[Access]]
     if permission in permissions.WORKSPACE_PERMISSIONS:
 
-        def check(ws: WorkspaceName, credentials: BearerDep, platform: PlatformDep) -> Access:
-            principal = authenticate(platform, credentials)
-            auth.authorize_workspace(_request_session(platform), principal, ws, permission)
-            return Access(principal, ws)
+        async def check(ws: WorkspaceName, credentials: BearerDep, platform: PlatformDep) -> Access:
+            cache = platform.auth_cache
+            principal = tokens.remembered_caller(cache, _bearer_token(credentials))
+            if principal is not None and auth.authorize_remembered(
+                cache, principal, ws, permission
+            ):
+                return Access(principal, ws)
+
+            def read() -> Access:
+                caller = authenticate(platform, credentials)
+                session = _request_session(platform)
+                auth.authorize_workspace(session, caller, ws, permission, cache)
+                return Access(caller, ws)
+
+            return await run_in_threadpool(read)
 
     elif permission in permissions.PLATFORM_PERMISSIONS:
 
-        def check(credentials: BearerDep, platform: PlatformDep) -> Access:
-            principal = authenticate(platform, credentials)
+        async def check(credentials: BearerDep, platform: PlatformDep) -> Access:
+            principal = await _caller(platform, credentials)
             auth.authorize_platform(principal, permission)
             return Access(principal)
 
     elif permission == "authenticated":
 
-        def check(credentials: BearerDep, platform: PlatformDep) -> Access:
-            return Access(authenticate(platform, credentials))
+        async def check(credentials: BearerDep, platform: PlatformDep) -> Access:
+            return Access(await _caller(platform, credentials))
 
     else:
         raise ValueError(f"unknown permission {permission!r}")
     return Depends(check)
+
+
+async def _caller(
+    platform: Platform, credentials: HTTPAuthorizationCredentials | None
+) -> Principal:
+    """The caller, from the cache when it can tell, else from the store in a worker thread."""
+    principal = tokens.remembered_caller(platform.auth_cache, _bearer_token(credentials))
+    if principal is not None:
+        return principal
+    return await run_in_threadpool(authenticate, platform, credentials)

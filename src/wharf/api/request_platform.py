@@ -34,9 +34,10 @@ class RequestPlatform(Platform):
 
     @classmethod
     def for_request(cls, platform: Platform) -> RequestPlatform:
-        shared = {f.name: getattr(platform, f.name) for f in fields(Platform) if f.init}
-        request = cls(**shared)
-        request.storage = platform.storage  # the server's one pool, never one per request
+        request = cls(**{name: getattr(platform, name) for name in _SHARED})
+        # The server's one storage pool and one auth cache, never one per request.
+        request.storage = platform.storage
+        request.auth_cache = platform.auth_cache
         return request
 
     def __post_init__(self) -> None:
@@ -46,6 +47,12 @@ class RequestPlatform(Platform):
     def has_session(self) -> bool:
         """Whether the request opened its session (and so has something to end)."""
         return self._session is not None
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the request's session holds a transaction (ending it talks to the store;
+        otherwise ending is closing an idle session, which does no I/O)."""
+        return self._session is not None and self._session.in_transaction()
 
     def begin_request(self) -> Session:
         """Open the request's transaction (auth calls this) and leave it open: the route's
@@ -91,3 +98,7 @@ class RequestPlatform(Platform):
                     session.commit()
         finally:
             session.close()
+
+
+_SHARED = tuple(f.name for f in fields(Platform) if f.init)
+"""The parts of the server's platform a request's platform is made of."""

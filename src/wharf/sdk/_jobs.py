@@ -60,7 +60,7 @@ class JobOperations:
     ) -> builtins.list[Job]:
         """Jobs, newest first, optionally of one endpoint, deployment, experiment or creator,
         or in one state (without their ``failures``: ``get`` has them); ``offset`` and
-        ``limit`` page through them."""
+        ``limit`` page through them (the server's default page is 20)."""
         given = {
             "endpoint": endpoint_name,
             "deployment": deployment_name,

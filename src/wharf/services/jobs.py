@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from wharf.batch.engine import JobProgress
 from wharf.config import Settings
@@ -99,8 +99,11 @@ def list_jobs(
     offset: int = 0,
     limit: int = 100,
 ) -> JobPage:
-    """Jobs, newest first: ``limit`` of them from ``offset``, with the count of all that match."""
-    query = (where or JobFilter()).apply(select(Job).where(Job.workspace_id == workspace.id))
+    """Jobs, newest first: ``limit`` of them from ``offset``, with the count of all that match;
+    without their ``spec`` (a listing never shows it; reading it from a listed job loads it)."""
+    query = (where or JobFilter()).apply(
+        select(Job).options(defer(Job.spec)).where(Job.workspace_id == workspace.id)
+    )
     total = session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
     found = session.scalars(query.order_by(Job.id.desc()).offset(offset).limit(limit))
     return JobPage(list(found), total, offset, limit)

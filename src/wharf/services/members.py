@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from wharf.errors import Conflict, NotFound
 from wharf.services import roles, users
@@ -16,6 +16,7 @@ def list_members(session: Session, workspace: Workspace) -> list[Membership]:
         session.scalars(
             select(Membership)
             .join(User)
+            .options(contains_eager(Membership.user))  # one query, not one more per member
             .where(Membership.workspace_id == workspace.id)
             .order_by(User.name)
         )

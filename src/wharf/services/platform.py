@@ -20,6 +20,7 @@ from wharf.config import Settings
 from wharf.errors import Invalid
 from wharf.metrics import Metrics
 from wharf.sandbox import NO_SANDBOX, Sandbox, SandboxState, detect_sandbox
+from wharf.services.auth_cache import AuthCache
 from wharf.services.bootstrap import ensure_platform
 from wharf.services.secrets import SecretBox, load_secret_box
 from wharf.storage.pool import StoragePool
@@ -74,6 +75,8 @@ class Platform:
 
     storage: StoragePool = field(init=False)
     """Where storage calls made for API requests run (see :mod:`wharf.storage.pool`)."""
+    auth_cache: AuthCache = field(init=False)
+    """Tokens and roles this server checked lately (see :mod:`wharf.services.auth_cache`)."""
 
     def installer(self) -> Installer:
         """How this server's environment installs run (sandbox, uv cache, tracking)."""
@@ -85,6 +88,8 @@ class Platform:
             size=self.settings.storage_pool_size,
             call_timeout=self.settings.storage_call_timeout_seconds,
         )
+        self.auth_cache = AuthCache(self.settings.auth_cache_seconds)
+        self.auth_cache.watch(self.sessions)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -104,6 +109,7 @@ class Platform:
     def close(self) -> None:
         """Release database connections and the storage pool."""
         self.storage.close()
+        self.auth_cache.unwatch()
         self.engine.dispose()
 
 

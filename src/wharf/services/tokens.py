@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from wharf.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from wharf.services.auth import Principal
+from wharf.services.auth_cache import AuthCache, CachedCaller, CachedUser
 from wharf.store.models import Token, User
 from wharf.store.types import utcnow
 
@@ -68,10 +69,13 @@ def create_token(
     return token, plaintext
 
 
-def authenticate(session: Session, plaintext: str) -> Principal:
-    """The caller behind a bearer token, or Unauthenticated saying why not."""
+def authenticate(session: Session, plaintext: str, cache: AuthCache | None = None) -> Principal:
+    """The caller behind a bearer token, or Unauthenticated saying why not. With ``cache``,
+    a valid token is remembered there (see :mod:`wharf.services.auth_cache`)."""
+    generation = cache.generation if cache is not None else 0
+    token_digest = digest(plaintext)
     query = select(Token).options(joinedload(Token.user))  # one query for token and user
-    token = session.scalar(query.where(Token.token_hash == digest(plaintext)))
+    token = session.scalar(query.where(Token.token_hash == token_digest))
     if token is None:
         raise Unauthenticated("the token is not valid")
     now = utcnow()
@@ -83,7 +87,21 @@ def authenticate(session: Session, plaintext: str) -> Principal:
         token.last_used_at = now
         session.flush()
     user = token.user
+    if cache is not None:
+        caller = CachedCaller(user.id, user.name, user.is_admin, token.id, token.expires_at)
+        cache.keep_caller(token_digest, caller, generation)
+        record = CachedUser(user.id, user.name, user.email, user.is_admin, user.created_at)
+        cache.keep_user(record, generation)
     return Principal(user.id, user.name, user.is_admin, token.id)
+
+
+def remembered_caller(cache: AuthCache, plaintext: str) -> Principal | None:
+    """The caller behind a token the cache holds and that has not expired since; ``None``
+    means: ask the store (:func:`authenticate`), which also says why a token is refused."""
+    caller = cache.caller(digest(plaintext))
+    if caller is None or (caller.expires_at is not None and caller.expires_at <= utcnow()):
+        return None
+    return Principal(caller.user_id, caller.user_name, caller.is_admin, caller.token_id)
 
 
 def list_tokens(session: Session, user: User) -> list[Token]:

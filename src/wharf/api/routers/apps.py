@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.api.logstream import stream_log, stream_replica_logs
+from wharf.api.routing import APIRouter
 from wharf.errors import Conflict
 from wharf.schemas import apps as schemas
 from wharf.schemas import webhooks as webhook_schemas

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
+from wharf.api.routing import APIRouter
 from wharf.schemas import storage as schemas
 from wharf.services import assets, catalog, workspaces
 from wharf.services.assets import AssetKind

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import Header, Query, Request, Response, status
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.api.routers.jobs import job_out
+from wharf.api.routing import APIRouter
 from wharf.schemas import batch as schemas
 from wharf.services import batch_deployments, batch_endpoints, job_invoke, job_requests, workspaces
 from wharf.services.platform import Platform

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 from typing import BinaryIO
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
+from wharf.api.routing import APIRouter
 from wharf.errors import NotFound
 from wharf.schemas import storage as schemas
 from wharf.services import asset_files, datastores, workspaces

@@ -7,10 +7,11 @@ failed; either answers 503 when one does.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
 from wharf.api.deps import PlatformDep
+from wharf.api.routing import APIRouter
 from wharf.schemas.common import Health, HealthCheck
 from wharf.services import health
 from wharf.services.platform import describe_sandbox

@@ -12,9 +12,10 @@ import logging
 import re
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from wharf.api.routing import APIRouter
 from wharf.errors import ServiceError
 from wharf.schemas import webhooks as schemas
 from wharf.services import webhooks

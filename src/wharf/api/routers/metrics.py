@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
+from wharf.api.routing import APIRouter
 from wharf.config import Settings
 from wharf.errors import Unauthenticated
 from wharf.metrics import CONTENT_TYPE, Metrics

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 from sqlalchemy.orm import Session
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
+from wharf.api.routing import APIRouter
 from wharf.schemas import webhooks as schemas
 from wharf.services import source_secrets, workspaces
 from wharf.services.platform import Platform

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from wharf.api.deps import Access, PlatformDep, require
+from wharf.api.routing import APIRouter
 from wharf.schemas import identity as schemas
 from wharf.services import tokens, users
 from wharf.store import models

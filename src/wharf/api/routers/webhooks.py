@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
+from wharf.api.routing import APIRouter
 from wharf.schemas import webhooks as schemas
 from wharf.services import apps, webhooks, workspaces
 from wharf.services.platform import Platform

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
+from wharf.api.routing import APIRouter
 from wharf.schemas import identity as schemas
 from wharf.services import users, workspaces
 from wharf.store import models
