@@ -63,18 +63,30 @@ def _no_options() -> None:
     """Makes the parent above a group."""
 
 
+class _LoadingCommands(dict[str, Any]):
+    """The root's ``commands``: ``commands["job"]`` loads ``wharf job`` if it is not yet."""
+
+    def __missing__(self, name: str) -> Any:
+        if name not in COMMANDS:
+            raise KeyError(name)
+        self[name] = command = load_command(name)
+        return command
+
+
 class WharfGroup(TyperGroup):
     """Runs a command and turns a user's mistake into one red line and a non-zero exit.
 
     Its commands are :data:`COMMANDS`, loaded on first use."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _LoadingCommands(self.commands)
+
     def list_commands(self, ctx: Any) -> list[str]:
-        return [*super().list_commands(ctx), *COMMANDS]
+        return list(COMMANDS)
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        if cmd_name not in self.commands and cmd_name in COMMANDS:
-            self.add_command(load_command(cmd_name), cmd_name)
-        return super().get_command(ctx, cmd_name)
+        return self.commands[cmd_name] if cmd_name in COMMANDS else None
 
     def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context type is private
         try:
