@@ -26,8 +26,12 @@ CLIENT = ("httpx", "jmespath", "pydantic", "wharf.schemas", "wharf.sdk._client",
 
 
 def loaded_after(code: str) -> set[str]:
-    """The modules a fresh interpreter holds after running ``code``."""
-    script = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    """The modules a fresh interpreter has loaded after running ``code`` (a None entry is an
+    import that was stopped, not a module)."""
+    script = (
+        f"import json, sys\n{code}\n"
+        "print(json.dumps(sorted(name for name, m in sys.modules.items() if m is not None)))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
     )
@@ -64,3 +68,8 @@ def test_the_sdk_package_loads_its_parts_on_first_use() -> None:
     assert among(modules, ("httpx", "wharf.schemas.batch")) == []
     modules = loaded_after("from wharf import Client\nassert Client.__name__ == 'Client'")
     assert "httpx" in modules
+
+
+def test_the_cli_skips_the_command_line_of_httpx() -> None:
+    modules = loaded_after("import wharf.cli.main\nimport httpx\nassert callable(httpx.main)")
+    assert among(modules, ("click", "pygments")) == []

@@ -16,6 +16,12 @@ from wharf.errors import ServiceError
 from wharf.sdk import ServerUnavailableError, WharfError
 from wharf.version import __version__
 
+# httpx imports its own command line on import (the real click, rich's syntax highlighting,
+# pygments: about a third of a command's start-up) and carries on without it if that import
+# fails. The wharf command never runs httpx's, so it stops that import before httpx loads.
+if "httpx" not in sys.modules:
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]
+
 EXIT_ERROR = 1
 EXIT_UNAVAILABLE = 3
 
