@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from wharf.errors import Invalid
+from wharf.storage.checked_resolver import CheckedResolver
 from wharf.storage.network import (
-    CheckedResolver,
     HostAllowList,
     Resolver,
     check_url,

@@ -14,18 +14,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import jmespath  # type: ignore[import-untyped]
 import typer
-import yaml
-from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
 
-from wharf.sdk import Client
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from wharf.sdk import Client
+
+# jmespath, yaml, pydantic, rich's tables and the SDK are imported where they are used: every
+# command imports this module, and `wharf --help` needs none of them.
 
 # No emoji codes: "data:heart:1" is a reference, not a heart.
 console = Console(emoji=False)
@@ -55,6 +56,8 @@ def reset_output(query: str | None = None, ca_cert: Path | None = None) -> None:
     """Start a command: no rendering asked for yet, ``query`` (``--query``) to apply, and the
     CA to trust (``--ca-cert``)."""
     if query is not None:
+        import jmespath  # type: ignore[import-untyped]
+
         try:
             jmespath.compile(query)
         except jmespath.exceptions.JMESPathError as exc:
@@ -112,6 +115,8 @@ WorkspaceOption = Annotated[
 
 def open_client(workspace: str | None = None) -> Client:
     """The SDK client from the config file and environment, optionally in another workspace."""
+    from wharf.sdk import Client
+
     client = Client.from_config(ca_cert=_asked.ca_cert)
     if workspace:
         client.workspace = workspace
@@ -119,6 +124,8 @@ def open_client(workspace: str | None = None) -> Client:
 
 
 def _plain(value: Any) -> Any:
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if isinstance(value, list):
@@ -131,8 +138,12 @@ def print_json(value: Any) -> None:
     asked for, after the ``--query`` if one was given."""
     plain = json.loads(json.dumps(_plain(value), default=str))
     if _asked.query is not None:
+        import jmespath
+
         plain = jmespath.search(_asked.query, plain)
     if _asked.rendering == "yaml":
+        import yaml
+
         typer.echo(yaml.safe_dump(plain, sort_keys=False, allow_unicode=True).rstrip("\n"))
     elif _asked.rendering == "tsv":
         for line in _tsv_lines(plain):
@@ -179,6 +190,9 @@ def emit(
     if output is OutputFormat.json or _asked.query is not None:
         print_json(value)
         return
+    from rich.table import Table
+    from rich.text import Text
+
     rows = list(value) if isinstance(value, Sequence) else [value]
     table = Table(title=title, show_edge=False, header_style="bold")
     for heading, _ in columns:

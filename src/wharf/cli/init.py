@@ -10,14 +10,9 @@ import typer
 
 from wharf.cli._output import console, print_success
 from wharf.errors import Invalid
-from wharf.services.projects import (
-    LICENSES,
-    ProjectAnswers,
-    derive_repo_name,
-    read_template_defaults,
-    render_project,
-    resolve_license,
-)
+
+# wharf.services.projects (the project template) is imported where it is used, so that other
+# commands and `wharf --help` do not load it.
 
 
 def _is_interactive() -> bool:
@@ -25,6 +20,8 @@ def _is_interactive() -> bool:
 
 
 def _ask_license(default: str) -> str:
+    from wharf.services.projects import LICENSES, resolve_license
+
     for number, name in enumerate(LICENSES, start=1):
         console.print(f"  {number} - {name}", highlight=False)
     answer: str = typer.prompt(
@@ -59,6 +56,14 @@ def init(
 ) -> None:
     """Create a model project: predict function, Flask app, gunicorn and S2I settings,
     notebooks and tests. Asks for what the flags leave out when run on a terminal."""
+    from wharf.services.projects import (
+        ProjectAnswers,
+        derive_repo_name,
+        read_template_defaults,
+        render_project,
+        resolve_license,
+    )
+
     defaults = read_template_defaults()
     ask = not no_input and _is_interactive()
     if ask and project_name is None:

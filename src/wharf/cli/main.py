@@ -2,41 +2,97 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
 import typer
+import typer.main
 from typer.core import TyperGroup
 
-from wharf.cli import (
-    apps,
-    assets,
-    batch,
-    datastores,
-    init,
-    jobs,
-    login,
-    notebooks,
-    roles,
-    serve,
-    source_secrets,
-    tokens,
-    up,
-    users,
-    workspaces,
-)
 from wharf.cli._output import QueryOption, print_error, reset_output
 from wharf.errors import ServiceError
 from wharf.sdk import ServerUnavailableError, WharfError
 from wharf.version import __version__
 
+# httpx imports its own command line on import (the real click, rich's syntax highlighting,
+# pygments: about a third of a command's start-up) and carries on without it if that import
+# fails. The wharf command never runs httpx's, so it stops that import before httpx loads.
+if "httpx" not in sys.modules:
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]
+
 EXIT_ERROR = 1
 EXIT_UNAVAILABLE = 3
 
 
+# Every command, in the order ``wharf --help`` lists them: name -> "module:attribute" (a
+# function for a command, a typer app for a noun). A module is imported only when its command
+# runs or a help lists it, so ``wharf app list`` loads neither the batch schemas nor the server.
+COMMANDS = {
+    "up": "wharf.cli.up:up",
+    "login": "wharf.cli.login:login",
+    "init": "wharf.cli.init:init",
+    "serve": "wharf.cli.serve:serve",
+    "token": "wharf.cli.tokens:app",
+    "user": "wharf.cli.users:app",
+    "role": "wharf.cli.roles:role_app",
+    "member": "wharf.cli.roles:member_app",
+    "workspace": "wharf.cli.workspaces:app",
+    "datastore": "wharf.cli.datastores:app",
+    "data": "wharf.cli.assets:data_app",
+    "model": "wharf.cli.assets:model_app",
+    "app": "wharf.cli.apps:app",
+    "batch-endpoint": "wharf.cli.batch:endpoint_app",
+    "batch-deployment": "wharf.cli.batch:deployment_app",
+    "job": "wharf.cli.jobs:app",
+    "source-secret": "wharf.cli.source_secrets:app",
+    "notebook": "wharf.cli.notebooks:app",
+}
+
+
+def load_command(name: str) -> Any:  # typer vendors click; its Command type is private
+    """The click command for ``wharf NAME``, importing its module now: built under a parent
+    like the root (as ``add_typer`` would), so that its help reads the same."""
+    module, _, attribute = COMMANDS[name].partition(":")
+    target = getattr(importlib.import_module(module), attribute)
+    parent = typer.Typer(rich_markup_mode=None, add_completion=False)
+    parent.callback()(_no_options)
+    if isinstance(target, typer.Typer):
+        parent.add_typer(target, name=name)
+    else:
+        parent.command(name)(target)
+    return typer.main.get_command(parent).commands[name]  # type: ignore[attr-defined]
+
+
+def _no_options() -> None:
+    """Makes the parent above a group."""
+
+
+class _LoadingCommands(dict[str, Any]):
+    """The root's ``commands``: ``commands["job"]`` loads ``wharf job`` if it is not yet."""
+
+    def __missing__(self, name: str) -> Any:
+        if name not in COMMANDS:
+            raise KeyError(name)
+        self[name] = command = load_command(name)
+        return command
+
+
 class WharfGroup(TyperGroup):
-    """Runs a command and turns a user's mistake into one red line and a non-zero exit."""
+    """Runs a command and turns a user's mistake into one red line and a non-zero exit.
+
+    Its commands are :data:`COMMANDS`, loaded on first use."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _LoadingCommands(self.commands)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return self.commands[cmd_name] if cmd_name in COMMANDS else None
 
     def invoke(self, ctx: Any) -> Any:  # typer vendors click; its Context type is private
         try:
@@ -81,26 +137,6 @@ def _root(
 ) -> None:
     """Wharf: take machine-learning models from a notebook to production."""
     reset_output(query, ca_cert)
-
-
-app.command("up")(up.up)
-app.command("login")(login.login)
-app.command("init")(init.init)
-app.command("serve")(serve.serve)
-app.add_typer(tokens.app, name="token")
-app.add_typer(users.app, name="user")
-app.add_typer(roles.role_app, name="role")
-app.add_typer(roles.member_app, name="member")
-app.add_typer(workspaces.app, name="workspace")
-app.add_typer(datastores.app, name="datastore")
-app.add_typer(assets.data_app, name="data")
-app.add_typer(assets.model_app, name="model")
-app.add_typer(apps.app, name="app")
-app.add_typer(batch.endpoint_app, name="batch-endpoint")
-app.add_typer(batch.deployment_app, name="batch-deployment")
-app.add_typer(jobs.app, name="job")
-app.add_typer(source_secrets.app, name="source-secret")
-app.add_typer(notebooks.app, name="notebook")
 
 
 def hoist_query(argv: list[str]) -> list[str]:

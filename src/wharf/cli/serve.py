@@ -11,9 +11,7 @@ import typer
 from rich.markup import escape
 
 from wharf.cli._output import error_console
-from wharf.config import Settings
 from wharf.errors import Invalid
-from wharf.services.projects import prepare_serve
 
 
 def _parse_env(pairs: list[str]) -> dict[str, str]:
@@ -50,6 +48,10 @@ def serve(
     from requirements.txt with uv and cached until the requirements change, then started by
     the S2I run rules (.s2i/environment, APP_SCRIPT, APP_FILE, gunicorn with APP_MODULE and
     APP_CONFIG). Ctrl-C stops it."""
+    # Imported here: the settings and the build code are for this command only.
+    from wharf.config import Settings
+    from wharf.services.projects import prepare_serve
+
     settings = Settings()
     prepared = prepare_serve(
         path,

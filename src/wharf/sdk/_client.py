@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from wharf.schemas.common import Health
 from wharf.sdk._apps import AppOperations, BuildOperations, SourceSecretOperations
-from wharf.sdk._batch import BatchDeploymentOperations, BatchEndpointOperations
 from wharf.sdk._config import DEFAULT_WORKSPACE, read_config
 from wharf.sdk._errors import ConfigError, ServerUnavailableError, error_from_problem
 from wharf.sdk._identity import (
@@ -21,10 +21,13 @@ from wharf.sdk._identity import (
     UserOperations,
     WorkspaceOperations,
 )
-from wharf.sdk._jobs import JobOperations
 from wharf.sdk._storage import DataOperations, DatastoreOperations, ModelOperations
 from wharf.sdk._workbenches import WorkbenchOperations
 from wharf.version import __version__
+
+if TYPE_CHECKING:
+    from wharf.sdk._batch import BatchDeploymentOperations, BatchEndpointOperations
+    from wharf.sdk._jobs import JobOperations
 
 API_PREFIX = "/api/v1"
 
@@ -83,10 +86,26 @@ class Client:
         self.apps = AppOperations(self)
         self.builds = BuildOperations(self)
         self.source_secrets = SourceSecretOperations(self)
-        self.batch_endpoints = BatchEndpointOperations(self)
-        self.batch_deployments = BatchDeploymentOperations(self)
-        self.jobs = JobOperations(self)
         self.workbenches = WorkbenchOperations(self)
+
+    # The batch operations load the batch schemas on first use: most commands never need them.
+    @cached_property
+    def batch_endpoints(self) -> BatchEndpointOperations:
+        from wharf.sdk._batch import BatchEndpointOperations
+
+        return BatchEndpointOperations(self)
+
+    @cached_property
+    def batch_deployments(self) -> BatchDeploymentOperations:
+        from wharf.sdk._batch import BatchDeploymentOperations
+
+        return BatchDeploymentOperations(self)
+
+    @cached_property
+    def jobs(self) -> JobOperations:
+        from wharf.sdk._jobs import JobOperations
+
+        return JobOperations(self)
 
     @classmethod
     def from_config(

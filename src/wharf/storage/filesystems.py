@@ -7,7 +7,7 @@ credentials alive after a datastore is updated.
 
 Every client gets a connect and read timeout, so a storage service that accepts a connection
 and never answers cannot hold a thread for long. The S3 client also connects only through a
-:class:`~wharf.storage.network.CheckedResolver`: the endpoint's name is checked where it is
+:class:`~wharf.storage.checked_resolver.CheckedResolver`: the endpoint's name is checked where it is
 resolved for the connection, not only when the datastore is opened. The GCS and Azure clients
 accept no resolver; their endpoint is checked each time the datastore is opened (see
 :mod:`wharf.storage.network`).
@@ -24,6 +24,7 @@ from fsspec import AbstractFileSystem  # type: ignore[import-untyped]
 from fsspec.implementations.local import LocalFileSystem  # type: ignore[import-untyped]
 
 from wharf.errors import Invalid
+from wharf.storage.checked_resolver import CheckedResolver
 from wharf.storage.datastore_config import (
     AzureBlobDatastoreConfig,
     DatastoreConfig,
@@ -33,7 +34,7 @@ from wharf.storage.datastore_config import (
     S3DatastoreConfig,
     azure_account_url,
 )
-from wharf.storage.network import NO_PRIVATE_HOSTS, CheckedResolver, HostAllowList
+from wharf.storage.network import NO_PRIVATE_HOSTS, HostAllowList
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 

@@ -8,9 +8,10 @@ non-public address is refused, unless its ``host:port`` matches the admin's allo
 addresses are refused even then.
 
 The check runs when the URL is given (a clear 4xx) and again where the connection is made:
-:class:`CheckedResolver` hands the HTTP client only addresses it has checked (the name is
-resolved once, and that answer is the one connected to), and :func:`guard_socket` checks the
-address of every socket the client opens, IP literals and redirects included.
+:class:`~wharf.storage.checked_resolver.CheckedResolver` hands the HTTP client only addresses it
+has checked (the name is resolved once, and that answer is the one connected to), and
+:func:`guard_socket` checks the address of every socket the client opens, IP literals and
+redirects included.
 """
 
 from __future__ import annotations
@@ -23,9 +24,6 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import urlsplit
-
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import ThreadedResolver
 
 from wharf.errors import Invalid
 from wharf.storage.references import describe_reference
@@ -47,7 +45,7 @@ _SHARED = ipaddress.ip_network("100.64.0.0/10")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _plain(address: IPAddress) -> IPAddress:
+def plain_address(address: IPAddress) -> IPAddress:
     """An IPv4-mapped IPv6 address (``::ffff:127.0.0.1``) counts as the IPv4 it carries."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
@@ -56,7 +54,7 @@ def _plain(address: IPAddress) -> IPAddress:
 
 def find_address_problem(address: IPAddress) -> str | None:
     """Which kind of non-public address ``address`` is, or None for a public one."""
-    address = _plain(address)
+    address = plain_address(address)
     for kind, flag in (
         ("a cloud metadata", address in METADATA_ADDRESSES),
         ("a loopback", address.is_loopback),
@@ -185,7 +183,7 @@ def check_url(
         problem = find_address_problem(address)
         if problem is None:
             continue
-        if _plain(address) in METADATA_ADDRESSES:
+        if plain_address(address) in METADATA_ADDRESSES:
             raise Invalid(
                 f"{what} {shown!r} is refused: {host} leads to {problem}, which Wharf never "
                 "reads for a user",
@@ -201,43 +199,6 @@ def check_url(
     return addresses
 
 
-class CheckedResolver(AbstractResolver):
-    """An aiohttp resolver that answers only with addresses that pass the check.
-
-    The client connects to exactly the addresses returned here, so a name cannot resolve to
-    a public address when checked and to a private one when connected (DNS rebinding).
-    Addresses it lets through for an allowed host are remembered, so that
-    :meth:`socket_factory` lets their sockets open.
-    """
-
-    def __init__(self, allowed: HostAllowList) -> None:
-        self._allowed = allowed
-        self.allowed_addresses: set[IPAddress] = set()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        # Made per call: it binds to the running loop, and clients may build this resolver
-        # before theirs runs.
-        results = await ThreadedResolver().resolve(host, port, family)
-        for result in results:
-            address = parse_address(str(result["host"]))
-            problem = find_address_problem(address)
-            if problem is None:
-                continue
-            if _plain(address) in METADATA_ADDRESSES or not self._allowed.allows(host, port):
-                raise OSError(errno.EACCES, f"connection refused by Wharf: {host}: {problem}")
-            self.allowed_addresses.add(address)
-        return results
-
-    async def close(self) -> None:
-        """Nothing to release: each resolution uses a resolver of its own."""
-
-    def socket_factory(self, address_info: AddressInfo) -> socket.socket:
-        """aiohttp socket factory: :func:`guard_socket`, knowing which addresses were allowed."""
-        return guard_socket(address_info, self._allowed, self.allowed_addresses)
-
-
 def guard_socket(
     address_info: AddressInfo,
     allowed: HostAllowList = NO_PRIVATE_HOSTS,
@@ -249,7 +210,7 @@ def guard_socket(
     address = parse_address(str(socket_address[0]))
     problem = find_address_problem(address)
     if problem is not None:
-        permitted = _plain(address) not in METADATA_ADDRESSES and (
+        permitted = plain_address(address) not in METADATA_ADDRESSES and (
             address in allowed_addresses or allowed.allows(str(address), int(socket_address[1]))
         )
         if not permitted:

@@ -14,7 +14,8 @@ from typing import Any
 import aiohttp
 from fsspec.implementations.http import HTTPFileSystem  # type: ignore[import-untyped]
 
-from wharf.storage.network import CheckedResolver, HostAllowList
+from wharf.storage.checked_resolver import CheckedResolver
+from wharf.storage.network import HostAllowList
 
 
 class ReadOnlyError(PermissionError):
