@@ -122,6 +122,7 @@ environment.globals.update(
     can_cancel=views.can_cancel,
     ring=views.ring,
     activity=views.activity,
+    pods_note=views.pods_note,
     open_url=views.open_url,
     source_link=views.source_link,
 )

@@ -90,6 +90,18 @@ def activity(app: schemas.App) -> str:
     return "Active"
 
 
+def pods_note(app: schemas.App) -> str | None:
+    """What the Pods section says above the pods: the build rolling out, or that no build has
+    completed yet; None when the pods speak for themselves."""
+    status = app.status
+    if status is not None and status.rolling_out is not None:
+        number = status.rolling_out.removeprefix("build-")
+        return f"Build #{number} is complete; rolling out ({ring(app).label})."
+    if app.serving_build is None:
+        return "Waiting for the build: no build has completed yet, so nothing runs."
+    return None
+
+
 def open_url(app: schemas.App) -> str | None:
     """The URL ``Open URL`` opens: the app's path on this server, which always resolves."""
     return app.route.urls[0] if app.route.enabled and app.route.urls else None
