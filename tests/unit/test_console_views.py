@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from wharf.console.views import pods_note
+from wharf.console.views import build_message, pods_note
 from wharf.schemas import apps as schemas
-from wharf.states import AppPhase
+from wharf.states import AppPhase, BuildPhase
 
 
 def _app(serving: int | None, status: schemas.AppStatus | None) -> schemas.App:
@@ -52,3 +52,25 @@ def test_before_any_build_completes_the_pods_wait_for_it() -> None:
 
 def test_a_serving_app_needs_no_note() -> None:
     assert pods_note(_app(1, _status(None, 1))) is None
+
+
+def _build(phase: BuildPhase, message: str) -> schemas.Build:
+    return schemas.Build(
+        app="my-model",
+        number=2,
+        phase=phase,
+        trigger="manual",
+        ref="main",
+        message=message,
+        created_at=datetime(2026, 12, 2, tzinfo=UTC),
+    )
+
+
+def test_a_build_message_that_repeats_the_heading_is_not_shown() -> None:
+    assert build_message(_build(BuildPhase.COMPLETE, "Build #2 is complete")) is None
+    assert build_message(_build(BuildPhase.COMPLETE, "")) is None
+
+
+def test_a_failed_build_says_why() -> None:
+    message = "pip could not install numpy==0"
+    assert build_message(_build(BuildPhase.FAILED, message)) == message

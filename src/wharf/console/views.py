@@ -36,6 +36,14 @@ def build_sentence(build: schemas.Build) -> str:
     return f"Build #{build.number} {BUILD_WORDS[BuildPhase(build.phase)]}"
 
 
+def build_message(build: schemas.Build) -> str | None:
+    """The build's message when it says more than its sentence (a failure's reason), else
+    None: ``Build #2 is complete`` under the heading ``Build #2 is complete`` adds nothing."""
+    if not build.message or build.message.startswith(build_sentence(build)):
+        return None
+    return build.message
+
+
 def trigger_words(build: schemas.Build) -> str:
     """Who or what started a build: ``Manual build by ann``, ``Github webhook``."""
     if build.trigger.startswith("webhook:"):
