@@ -122,4 +122,5 @@
     updateAll();
     showCurrentSection();
   });
+  window.addEventListener("resize", showCurrentSection);
 })();
