@@ -246,6 +246,8 @@ def test_error_threshold_decides_whether_a_failing_file_fails_the_job(api: Api) 
     )
     assert "more than error_threshold 0" in failed["error"]
     assert api("GET", f"/jobs/{strict}/outputs/score").status_code == 409
+    log = api("GET", f"/jobs/{strict}/log").text
+    assert log.count("job failed:") == 1, log
 
 
 def test_cancel_stops_a_running_job_within_seconds(api: Api) -> None:

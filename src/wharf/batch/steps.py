@@ -141,7 +141,7 @@ def run_pipeline(
                 log.write("job cancelled")
                 return _result("cancelled", None, len(states), done)
             message = f"step {step.name!r} failed: {error}"
-            log.write(message)
+            log.write(f"job failed: {message}")
             return _result("failed", message, len(states), done)
         done += 1
         log.write(f"step {step.name!r} completed")

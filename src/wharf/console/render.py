@@ -118,10 +118,12 @@ environment.filters.update(ago=ago, duration=duration, bytes=size, timestamp=tim
 environment.globals.update(static=static, nav=NAV, htmx_version=HTMX_VERSION)
 environment.globals.update(
     build_sentence=views.build_sentence,
+    build_message=views.build_message,
     trigger_words=views.trigger_words,
     can_cancel=views.can_cancel,
     ring=views.ring,
     activity=views.activity,
+    pods_note=views.pods_note,
     open_url=views.open_url,
     source_link=views.source_link,
 )

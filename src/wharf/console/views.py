@@ -36,6 +36,14 @@ def build_sentence(build: schemas.Build) -> str:
     return f"Build #{build.number} {BUILD_WORDS[BuildPhase(build.phase)]}"
 
 
+def build_message(build: schemas.Build) -> str | None:
+    """The build's message when it says more than its sentence (a failure's reason), else
+    None: ``Build #2 is complete`` under the heading ``Build #2 is complete`` adds nothing."""
+    if not build.message or build.message.startswith(build_sentence(build)):
+        return None
+    return build.message
+
+
 def trigger_words(build: schemas.Build) -> str:
     """Who or what started a build: ``Manual build by ann``, ``Github webhook``."""
     if build.trigger.startswith("webhook:"):
@@ -88,6 +96,18 @@ def activity(app: schemas.App) -> str:
     if status.phase == AppPhase.STOPPED or (status.desired == 0 and app.replicas == 0):
         return "Stopped"
     return "Active"
+
+
+def pods_note(app: schemas.App) -> str | None:
+    """What the Pods section says above the pods: the build rolling out, or that no build has
+    completed yet; None when the pods speak for themselves."""
+    status = app.status
+    if status is not None and status.rolling_out is not None:
+        number = status.rolling_out.removeprefix("build-")
+        return f"Build #{number} is complete; rolling out ({ring(app).label})."
+    if app.serving_build is None:
+        return "Waiting for the build: no build has completed yet, so nothing runs."
+    return None
 
 
 def open_url(app: schemas.App) -> str | None:

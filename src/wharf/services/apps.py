@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from wharf.build.git import (
@@ -301,6 +301,27 @@ def list_apps(
     if group:
         query = query.where(App.group == group)
     return [app for app in session.scalars(query) if matches_selector(app.labels, requirements)]
+
+
+@dataclass(frozen=True)
+class AppPage:
+    """One page of the apps whose names matched, and how many matched in all."""
+
+    apps: list[App]
+    total: int
+
+
+def find_apps(
+    session: Session, workspace: Workspace, name_contains: str = "", *, offset: int, limit: int
+) -> AppPage:
+    """The workspace's apps whose name contains ``name_contains``, by name: ``limit`` of them
+    from ``offset``, counted and sliced by the database."""
+    query = select(App).where(App.workspace_id == workspace.id)
+    if needle := name_contains.strip().lower():
+        query = query.where(App.name.contains(needle, autoescape=True))
+    total = session.scalar(query.with_only_columns(func.count())) or 0
+    found = session.scalars(query.order_by(App.name).offset(offset).limit(limit))
+    return AppPage(list(found), total)
 
 
 def delete_app(session: Session, app: App) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from wharf.build.git import check_git_revision
@@ -110,6 +110,24 @@ def latest_build(session: Session, app: App) -> Build | None:
     return session.scalar(
         select(Build).where(Build.app_id == app.id).order_by(Build.number.desc()).limit(1)
     )
+
+
+def latest_builds(session: Session, apps: list[App]) -> dict[int, Build]:
+    """Each app's latest build (by app id), in one query; apps without builds are absent."""
+    if not apps:
+        return {}
+    newest = (
+        select(Build.app_id, func.max(Build.number).label("number"))
+        .where(Build.app_id.in_([app.id for app in apps]))
+        .group_by(Build.app_id)
+        .subquery()
+    )
+    found = session.scalars(
+        select(Build).join(
+            newest, and_(Build.app_id == newest.c.app_id, Build.number == newest.c.number)
+        )
+    )
+    return {build.app_id: build for build in found}
 
 
 def build_has_ended(session: Session, build_id: int) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -385,6 +386,12 @@ class Job(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "name"),
         UniqueConstraint("workspace_id", "endpoint", "idempotency_key"),
+        # Lists page newest first without sorting every job; the filters' pickers read
+        # their distinct values from an index instead of the rows.
+        Index("ix_jobs_workspace_newest", "workspace_id", "id"),
+        Index("ix_jobs_workspace_deployment", "workspace_id", "deployment"),
+        Index("ix_jobs_workspace_experiment", "workspace_id", "experiment_name"),
+        Index("ix_jobs_workspace_created_by", "workspace_id", "created_by"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

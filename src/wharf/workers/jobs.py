@@ -106,14 +106,15 @@ class _JobRun:
             status = JobStatus.CANCELED
         except ServiceError as exc:
             error = exc.detail
+            self.log.write(f"job failed: {error}")
         except Exception as exc:  # Wharf's own fault: say so, keep the traceback in the log
             logger.exception("job %s failed unexpectedly", self.name)
             error = f"Wharf could not run the job: {type(exc).__name__}: {exc}"
+            self.log.write(f"job failed: {error}")
+        # A result's own runner (engine, component, pipeline) wrote how it ended already.
         if status == JobStatus.CANCELED and stopping.is_set() and not self.cancel_requested():
             self.log.write("the server is stopping: the job resumes when it starts again")
             return
-        if status == JobStatus.FAILED and error:
-            self.log.write(f"job failed: {error}")
         with self.platform.transaction() as session:
             jobs.finish_job(session, self.job_id, status, error=error, progress=progress)
         logger.info("job %s/%s is %s", self.workspace, self.name, status)

@@ -104,7 +104,8 @@ def list_apps(
     with platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
         found = apps.list_apps(session, workspace, group=group, label_selector=label_selector)
-        return [app_out(request, ws, app, builds.latest_build(session, app)) for app in found]
+        latest = builds.latest_builds(session, found)
+        return [app_out(request, ws, app, latest.get(app.id)) for app in found]
 
 
 @router.post("", response_model=schemas.App, status_code=status.HTTP_201_CREATED)

@@ -18,7 +18,7 @@ from wharf.console.pages.apps import back_to, load_app
 from wharf.console.pagination import PageNumber, paginate
 from wharf.console.render import render
 from wharf.console.sse import event_stream, log_lines
-from wharf.console.views import build_sentence
+from wharf.console.views import build_message, build_sentence
 from wharf.schemas import apps as schemas
 from wharf.services import builds, deployments
 from wharf.services.platform import Platform
@@ -184,9 +184,8 @@ async def _with_end(
     async for event in lines:
         yield event
     build, _ = await run_in_threadpool(_build, ctx, app, number)
-    sentence = build_sentence(build)
-    said = not build.message or build.message.startswith(sentence)
-    yield "end", sentence if said else f"{sentence}: {build.message}"
+    sentence, message = build_sentence(build), build_message(build)
+    yield "end", f"{sentence}: {message}" if message else sentence
 
 
 def _has_ended(platform: Platform, build_id: int) -> bool:

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from wharf.api.routers.apps import app_out
 from wharf.console.context import ConsoleContext, page
 from wharf.console.errors import ConsoleRoute
-from wharf.console.pagination import Page, PageNumber, paginate
+from wharf.console.pagination import PAGE_SIZE, Page, PageNumber
 from wharf.console.render import render
 from wharf.services import apps, builds
 
@@ -30,12 +30,12 @@ def topology(
 ) -> Response:
     with ctx.platform.transaction() as session:
         workspace = ctx.read_workspace(session)
-        found = [a for a in apps.list_apps(session, workspace) if q.strip().lower() in a.name]
-        rows = paginate(found, number)
+        found = apps.find_apps(
+            session, workspace, q, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        )
+        latest = builds.latest_builds(session, found.apps)
         shown = Page(
-            [app_out(request, ws, a, builds.latest_build(session, a)) for a in rows.items],
-            rows.number,
-            rows.total,
+            [app_out(request, ws, a, latest.get(a.id)) for a in found.apps], number, found.total
         )
     names = {a.name for a in shown.items}
     return render(

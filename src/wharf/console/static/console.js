@@ -1,5 +1,6 @@
 // The console's own behaviour, small and without inline handlers (the pages' CSP forbids
-// inline script): copy-to-clipboard buttons and live logs over Server-Sent Events.
+// inline script): copy-to-clipboard buttons, live logs over Server-Sent Events, fields shown
+// for one choice, and the narrow navigation's current page.
 "use strict";
 
 (function () {
@@ -92,4 +93,34 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-sse-progress]:not([data-following])").forEach(follow);
   });
+})();
+
+(function () {
+  // <fieldset data-shown-by="SELECT-ID" data-shown-for="VALUE">: shown only while the select
+  // has that value (without JavaScript it always shows, and the server ignores it otherwise).
+  function update(group) {
+    var select = document.getElementById(group.getAttribute("data-shown-by"));
+    if (select) group.hidden = select.value !== group.getAttribute("data-shown-for");
+  }
+  function updateAll() {
+    document.querySelectorAll("[data-shown-by]").forEach(update);
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.id) {
+      document.querySelectorAll("[data-shown-by='" + event.target.id + "']").forEach(update);
+    }
+  });
+  // On a narrow screen the navigation is one row that scrolls: bring the current page into it.
+  function showCurrentSection() {
+    var current = document.querySelector(".sidenav a[aria-current='page']");
+    var list = current && current.closest("ul");
+    if (list && list.scrollWidth > list.clientWidth) {
+      list.scrollLeft = current.offsetLeft - list.offsetLeft - 8;
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    updateAll();
+    showCurrentSection();
+  });
+  window.addEventListener("resize", showCurrentSection);
 })();
