@@ -63,7 +63,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the developer's WHARF_* variables or writes their config."""
     for name in list(os.environ):
-        if name.startswith("WHARF_") and name != "WHARF_TEST_DATABASE_URL":
+        if name.startswith("WHARF_") and not name.startswith("WHARF_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("WHARF_CONFIG_DIR", str(tmp_path / "config"))
 

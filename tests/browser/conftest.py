@@ -90,14 +90,14 @@ def admin_token(wharf: RunningWharf) -> str:
 def screenshot(page: Page, name: str, viewport: ViewportSize = WIDE) -> Path:
     """The whole page as ``docs/images/console-<name>.png`` at 1280 px (docs/console.md), or
     ``console-<name>-390.png`` at the narrow width. The file is written only when
-    ``WHARF_UPDATE_SCREENSHOTS=1`` (a test run leaves the checkout as it was); the page is
+    ``WHARF_TEST_SCREENSHOTS=1`` (a test run leaves the checkout as it was); the page is
     rendered whole either way."""
     page.set_viewport_size(viewport)
     suffix = "" if viewport == WIDE else f"-{viewport['width']}"
     path = IMAGES / f"console-{name}{suffix}.png"
     image = page.screenshot(full_page=True, animations="disabled", caret="hide")
     assert image.startswith(b"\x89PNG"), f"the {name} page did not render"
-    if os.environ.get("WHARF_UPDATE_SCREENSHOTS") == "1":
+    if os.environ.get("WHARF_TEST_SCREENSHOTS") == "1":
         IMAGES.mkdir(parents=True, exist_ok=True)
         path.write_bytes(image)
     page.set_viewport_size(WIDE)

@@ -315,6 +315,7 @@ MAIN_PAGES = {
     "batch-endpoint": "/w/default/batch-endpoints/heart-risk",
     "jobs": "/w/default/jobs",
     "data": "/w/default/data",
+    "workbenches": "/w/default/workbenches",
 }
 
 
