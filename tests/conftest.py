@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.inprocess import PortalTransport, serve_in_process
 from tests.moduletimes import ModuleTimes, order_by_weight
+from tests.processes import SHARED_UV_CACHE
 from tests.storage_servers import (
     STORAGE_SERVER_FIXTURES,
     azure_container,
@@ -59,11 +60,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.longrepr = f"a tier was skipped in CI (CI=true): {reason}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _shared_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One uv cache for the sandboxed installs of every ``wharf up`` of this run, on every
+    worker (see ``tests.processes.wharf_env``): beside the workers' own temporary folders,
+    removed with them by pytest's clean-up of old runs."""
+    base = tmp_path_factory.getbasetemp()
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache = run / "uv-cache"
+    cache.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SHARED_UV_CACHE, str(cache))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the developer's WHARF_* variables or writes their config."""
     for name in list(os.environ):
-        if name.startswith("WHARF_") and name != "WHARF_TEST_DATABASE_URL":
+        if name.startswith("WHARF_") and not name.startswith("WHARF_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("WHARF_CONFIG_DIR", str(tmp_path / "config"))
 
