@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.inprocess import PortalTransport, serve_in_process
 from tests.moduletimes import ModuleTimes, order_by_weight
+from tests.processes import SHARED_UV_CACHE
 from tests.storage_servers import (
     STORAGE_SERVER_FIXTURES,
     azure_container,
@@ -57,6 +59,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if any(marker in reason for marker in TIER_SKIPS):
             report.outcome = "failed"
             report.longrepr = f"a tier was skipped in CI (CI=true): {reason}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One uv cache for the sandboxed installs of every ``wharf up`` of this run, on every
+    worker (see ``tests.processes.wharf_env``): beside the workers' own temporary folders,
+    removed with them by pytest's clean-up of old runs."""
+    base = tmp_path_factory.getbasetemp()
+    run = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    cache = run / "uv-cache"
+    cache.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SHARED_UV_CACHE, str(cache))
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -242,8 +258,9 @@ class Server:
         return plaintext
 
 
-@pytest.fixture
-def server(settings: Settings) -> Iterator[Server]:
+@contextmanager
+def running_server(settings: Settings) -> Iterator[Server]:
+    """The in-process app on ``settings``, started, with an admin token; stopped after."""
     app = create_app(settings)
     with (
         serve_in_process(app) as transport,
@@ -255,6 +272,33 @@ def server(settings: Settings) -> Iterator[Server]:
         yield Server(
             app=app, http=http, transport=transport, platform=platform, admin_token=admin_token
         )
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[Server]:
+    with running_server(settings) as started:
+        yield started
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One in-process server for a module's tests that change nothing another of them reads
+    (a setup shared by many read-only tests), on SQLite and on a PostgreSQL database of its
+    own (the per-process store is emptied by each test that uses ``server``)."""
+    folder = tmp_path_factory.mktemp("module-server")
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{folder / 'data' / 'wharf.db'}"
+        else:
+            admin_url = request.getfixturevalue("_postgres_admin_url")
+            url, name = create_postgres_database(admin_url)
+            stack.callback(drop_postgres_database, admin_url, name)
+        settings = Settings(
+            data_dir=folder / "data", config_dir=folder / "config", database_url=url
+        )
+        yield stack.enter_context(running_server(settings))
 
 
 @pytest.fixture

@@ -91,7 +91,17 @@ class RunningWharf:
         return subprocess.run([WHARF, *args], env=env, capture_output=True, text=True, timeout=60)
 
 
+SHARED_UV_CACHE = "WHARF_TEST_UV_CACHE"
+"""The variable naming this test run's uv cache (set by ``tests/conftest.py``)."""
+PRIVATE_UV_CACHES = {"WHARF_SANDBOX_SHARED_UV_CACHE": "false"}
+"""``env`` for a server whose sandboxed installs get a uv cache each, as by default: for the
+tests of that isolation."""
+
+
 def wharf_env(tmp_path: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a test's ``wharf up``: its own folders, and the run's uv cache shared
+    by its sandboxed installs, so that each package downloads once per run (``extra`` with
+    ``PRIVATE_UV_CACHES`` keeps Wharf's default)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WHARF_")}
     env.update(
         WHARF_DATA_DIR=str(tmp_path / "data"),
@@ -99,6 +109,8 @@ def wharf_env(tmp_path: Path, extra: Mapping[str, str] | None = None) -> dict[st
         HOME=str(tmp_path / "home"),
         COLUMNS="200",
     )
+    if SHARED_UV_CACHE in os.environ:
+        env.update(UV_CACHE_DIR=os.environ[SHARED_UV_CACHE], WHARF_SANDBOX_SHARED_UV_CACHE="true")
     env.update(extra or {})
     return env
 

@@ -57,6 +57,16 @@ def api(server: Server, tmp_path: Path) -> Api:
     return api
 
 
+@pytest.fixture(scope="module")
+def refusing_api(module_server: Server, tmp_path_factory: pytest.TempPathFactory) -> Api:
+    """The same, set up once for the module's tests of invocations that are refused: each
+    checks that no job was made, so none of them sees another's."""
+    api = Api(module_server)
+    folder = tmp_path_factory.mktemp("heart")
+    set_up_heart_endpoints(module_server.http, module_server.admin_token, folder, FILES)
+    return api
+
+
 def download(api: Api, job: str, output: str, **params: str) -> httpx.Response:
     answer = api("GET", f"/jobs/{job}/outputs/{output}", params=params)
     assert answer.status_code == 200, answer.text
@@ -179,17 +189,17 @@ def test_a_retry_with_the_same_key_returns_the_same_job(api: Api) -> None:
     ],
 )  # fmt: skip
 def test_invoke_refuses_what_cannot_run_naming_it(
-    api: Api,
+    refusing_api: Api,
     endpoint: str,
     body: dict[str, Any],
     headers: dict[str, str],
     status: int,
     message: str,
 ) -> None:
-    answer = api.invoke(endpoint, json=body, headers=headers)
+    answer = refusing_api.invoke(endpoint, json=body, headers=headers)
     assert answer.status_code == status, answer.text
     assert message in answer.json()["detail"]
-    assert api("GET", "/jobs").json() == []
+    assert refusing_api("GET", "/jobs").json() == []
 
 
 def test_permissions_follow_the_caller(api: Api, server: Server) -> None:
@@ -442,16 +452,17 @@ def test_a_link_out_of_the_datastore_fails_the_job_and_is_never_read(
         (root / name).unlink()
 
 
-def test_an_output_into_an_asset_version_is_refused_at_invoke(api: Api) -> None:
+def test_an_output_into_an_asset_version_is_refused_at_invoke(refusing_api: Api) -> None:
     body = {
         "inputs": {"x": {"type": "uri_folder", "path": "data:heart:1"}},
         "outputs": {
             "score": {"type": "uri_file", "path": "wharf://datastores/default/paths/heart/new.csv"}
         },
     }
-    answer = api.invoke(json=body)
+    answer = refusing_api.invoke(json=body)
     assert answer.status_code == 409, answer.text
     assert "data asset 'heart' version '1'" in answer.json()["detail"]
+    assert refusing_api("GET", "/jobs").json() == []
 
 
 def test_jobs_page_through_filters_and_show_a_root_cause_and_a_preview(

@@ -14,7 +14,6 @@ import datetime
 import functools
 import ipaddress
 import json
-import os
 import ssl
 import threading
 import tomllib
@@ -362,9 +361,7 @@ def seed(
     root = tmp_path_factory.mktemp("seed")
     work = root / "work"
     write_project(work)
-    cache = os.environ.get("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv"))
     env = {
-        "UV_CACHE_DIR": cache,
         "WHARF_ALLOW_PRIVATE_URLS": "true",  # the HTTPS site is on loopback
         "SSL_CERT_FILE": str(tls_files[0]),
     }

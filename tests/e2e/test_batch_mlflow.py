@@ -147,8 +147,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     )
     assert trained.returncode == 0, trained.stderr
     expected = json.loads(trained.stdout.strip().splitlines()[-1])
-    cache = os.environ.get("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv"))
-    with run_wharf_up(root, env={"UV_CACHE_DIR": cache}) as wharf:
+    with run_wharf_up(root) as wharf:
         deployed = Deployed(wharf, work, expected)
         deployed.cli(
             "model", "create", "--name", "heart-classifier", "--type", "mlflow_model",

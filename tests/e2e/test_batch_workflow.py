@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -187,9 +186,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Batch]:
     root = tmp_path_factory.mktemp("batch")
     work = root / "work"
     write_project(work)
-    # The machine's uv cache: environments are about the steps here, not the network.
-    cache = os.environ.get("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv"))
-    with run_wharf_up(root, env={"UV_CACHE_DIR": cache}) as wharf:
+    with run_wharf_up(root) as wharf:
         config = tomllib.loads((root / "config" / "config.toml").read_text())
         batch = Batch(wharf=wharf, work=work, token=config["token"])
 

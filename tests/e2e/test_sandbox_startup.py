@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.gitrepos import make_repo
-from tests.processes import WHARF, free_port, run_wharf_up, wharf_env
+from tests.processes import PRIVATE_UV_CACHES, WHARF, free_port, run_wharf_up, wharf_env
 from tests.sandboxing import require_bubblewrap
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -109,7 +109,7 @@ def test_stopping_the_server_ends_a_running_install_and_removes_its_folders(
 ) -> None:
     require_bubblewrap()
     url = make_repo(tmp_path / "slow", {"setup.py": SLOW_SETUP, "app.py": "print('never')\n"})
-    with run_wharf_up(tmp_path) as wharf:
+    with run_wharf_up(tmp_path, env=PRIVATE_UV_CACHES) as wharf:  # its folder goes too
         created = wharf.cli("app", "create", "--git", url)
         assert created.returncode == 0, created.stderr
         envs = tmp_path / "data" / "envs"

@@ -32,6 +32,7 @@ from wharf.build.uv import (
     ProcessGroups,
     UvResult,
     run_uv,
+    server_uv_cache,
     summarise_failure,
     uv_binary,
     uv_environment,
@@ -190,12 +191,13 @@ def _install(plan: InstallPlan, staging: Path, python: str, log: Log, installer:
         )
     )
     root = plan.project.root
-    writable = [staging]
+    # The cache is always named and mounted: inside, HOME is a private /tmp, so uv's default
+    # cache (or a server's UV_CACHE_DIR left unmounted) would be empty or not writable.
+    cache = server_uv_cache() if installer.share_uv_cache else work / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    env["UV_CACHE_DIR"] = str(cache)
+    writable = [staging, cache]
     rebind: tuple[tuple[Path, Path], ...] = ()
-    if not installer.share_uv_cache:
-        env["UV_CACHE_DIR"] = str(work / "cache")
-        (work / "cache").mkdir()
-        writable.append(work / "cache")
     if plan.install_project:
         shutil.copytree(root, work / "source", symlinks=True)
         rebind = ((work / "source", root),)

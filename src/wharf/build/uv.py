@@ -52,6 +52,24 @@ def uv_binary() -> Path:
     return Path(find_uv_bin())
 
 
+def server_uv_cache() -> Path:
+    """The uv cache of the server itself: its ``UV_CACHE_DIR``, else uv's own default for the
+    server's user. Never a build's variables: a project must not choose which folder its
+    sandboxed install may write."""
+    configured = os.environ.get("UV_CACHE_DIR")
+    if configured:
+        return Path(configured).resolve()
+    found = subprocess.run(
+        [str(uv_binary()), "cache", "dir"],
+        env=os.environ,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return Path(found.stdout.strip()).resolve()
+
+
 def run_uv(
     args: Sequence[str],
     *,

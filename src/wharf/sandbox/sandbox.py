@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -78,12 +79,14 @@ def hand_over(folder: Path, identity: tuple[int, int]) -> None:
 
     Walked through directory descriptors, never following a link: a process that already
     writes there (another worker of the same job) cannot swap a folder for a link and have a
-    file elsewhere handed over."""
+    file elsewhere handed over. What such a process removes meanwhile (a shared uv cache's
+    temporary files) is passed over."""
     uid, gid = identity
     os.chown(folder, uid, gid, follow_symlinks=False)
     for _, dirs, files, fd in os.fwalk(folder):
         for name in (*dirs, *files):
-            os.chown(name, uid, gid, dir_fd=fd, follow_symlinks=False)
+            with contextlib.suppress(FileNotFoundError):
+                os.chown(name, uid, gid, dir_fd=fd, follow_symlinks=False)
 
 
 def grant_read(path: Path, gid: int) -> None:
