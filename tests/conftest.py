@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy import Engine, MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -27,6 +27,7 @@ from tests.storage_servers import (
     s3_bucket,
     s3_server,
 )
+from tests.waiting import wait_until
 from wharf.api import create_app
 from wharf.config import Settings
 from wharf.sdk import Client
@@ -106,6 +107,45 @@ def drop_postgres_database(admin_url: str, name: str) -> None:
     with engine.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+def connections_left(admin: Engine, name: str) -> list[str]:
+    """The connections to database ``name`` on the test server, each as its state and its
+    last statement."""
+    with admin.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT state, left(query, 200) FROM pg_stat_activity"
+                " WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        ).all()
+    return [f"{state}: {query}" for state, query in rows]
+
+
+def assert_no_connection_left(admin: Engine, name: str) -> None:
+    """Fail the test that left a connection to its PostgreSQL database open (a server not
+    stopped, an engine not disposed, a thread that outlived its server): here, and not with a
+    ``ResourceWarning`` when the garbage collector finds it during some later test. A
+    connection closed a moment ago may still be listed for a moment: it is given time."""
+    left = connections_left(admin, name)
+    if left:
+        wait_until(
+            lambda: not connections_left(admin, name),
+            timeout=5,
+            what=f"the test's connections to {name} to close: {left}",
+        )
+
+
+@pytest.fixture(scope="session")
+def _postgres_admin(_postgres_admin_url: str) -> Iterator[Engine]:
+    """One connection to the test server's own database, kept for the session: it asks which
+    connections a test left open (a new connection per test costs tens of milliseconds)."""
+    engine = create_engine(_postgres_admin_url, pool_size=1, max_overflow=0)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @dataclass(frozen=True)
@@ -194,23 +234,28 @@ def database_url(
         yield f"sqlite:///{tmp_path / 'data' / 'wharf.db'}"
         return
     admin_url = request.getfixturevalue("_postgres_admin_url")
+    admin: Engine = request.getfixturevalue("_postgres_admin")
     url, name = create_postgres_database(admin_url)
     try:
         yield url
+        assert_no_connection_left(admin, name)
     finally:
         drop_postgres_database(admin_url, name)
 
 
 @pytest.fixture
-def store_url(request: pytest.FixtureRequest, tmp_path: Path, database_kind: str) -> str:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path, database_kind: str) -> Iterator[str]:
     """The store of a test server, empty: a new SQLite file, or this test process's
     PostgreSQL store, emptied (the server's start still runs the migrations, which then find
-    nothing to do)."""
+    nothing to do). On PostgreSQL, the test fails if it leaves a connection to it open."""
     if database_kind == "sqlite":
-        return f"sqlite:///{tmp_path / 'data' / 'wharf.db'}"
+        yield f"sqlite:///{tmp_path / 'data' / 'wharf.db'}"
+        return
     store: PostgresStore = request.getfixturevalue("_postgres_store")
+    admin: Engine = request.getfixturevalue("_postgres_admin")
     store.empty()
-    return store.url
+    yield store.url
+    assert_no_connection_left(admin, store.name)
 
 
 @pytest.fixture

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy.pool import QueuePool
 
+import wharf.api.app as app_module
 from tests.conftest import Server
 from tests.inprocess import serve_in_process
 from wharf.api import create_app
 from wharf.config import Settings
+from wharf.runtime.registry import AppRegistry
+from wharf.services.platform import Platform
 
 WS = "/api/v1/workspaces/default"
 
@@ -173,3 +178,34 @@ def test_the_deep_check_fails_with_503_and_says_which_check_failed(
         assert checks["disk"]["status"] == "failed"
         assert "MiB free" in checks["disk"]["detail"]
         assert str(settings.data_dir) in checks["disk"]["detail"]
+
+
+def test_a_stopping_server_waits_for_its_app_restore_so_no_connection_outlives_the_store(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Apps are restored on a thread of their own. Were the store closed before that thread is
+    done, its connection would open a pool nothing closes (on PostgreSQL, a connection the
+    garbage collector finds still open during some later test)."""
+    closed = threading.Event()
+    restorers: list[threading.Thread] = []
+    restore_apps, close_platform = app_module.restore_apps, Platform.close
+
+    def late_restore(platform: Platform, registry: AppRegistry) -> None:
+        restorers.append(threading.current_thread())
+        closed.wait(timeout=1)  # after the store closed, unless the shutdown waits for this
+        restore_apps(platform, registry)
+
+    def close(platform: Platform) -> None:
+        close_platform(platform)
+        closed.set()
+
+    monkeypatch.setattr(app_module, "restore_apps", late_restore)
+    monkeypatch.setattr(Platform, "close", close)
+    app = create_app(settings)
+    with serve_in_process(app):
+        pass
+    for thread in restorers:
+        thread.join()
+    pool = app.state.platform.engine.pool
+    assert isinstance(pool, QueuePool)
+    assert pool.checkedin() == 0, pool.status()

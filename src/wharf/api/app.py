@@ -64,9 +64,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     culler = WorkbenchCuller(notebooks, interval=settings.workbench_cull_interval)
     culler.start()
     # Apps come back on their serving builds in the background: the API answers meanwhile.
-    threading.Thread(
+    restore = threading.Thread(
         target=restore_apps, args=(platform, registry), name="wharf-restore", daemon=True
-    ).start()
+    )
+    restore.start()
     try:
         yield
     finally:
@@ -76,6 +77,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(job_runner.stop)
         await run_in_threadpool(build_runner.stop)
         await run_in_threadpool(registry.close)
+        # A closed registry refuses the restore's deploys, so it ends soon; it must end before
+        # the store closes, or its connections open a pool nothing closes any more.
+        await run_in_threadpool(restore.join)
         await run_in_threadpool(notebooks.reset_states, "stopped when the server stopped")
         platform.metrics.unwatch_state()
         platform.close()

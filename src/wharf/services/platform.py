@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -108,9 +108,11 @@ class Platform:
 
     def close(self) -> None:
         """Release database connections and the storage pool."""
-        self.storage.close()
-        self.auth_cache.unwatch()
-        self.engine.dispose()
+        try:
+            self.storage.close()
+            self.auth_cache.unwatch()
+        finally:
+            self.engine.dispose()
 
 
 PRIVATE_FOLDER_MODE = 0o700
@@ -190,17 +192,21 @@ def start_platform(settings: Settings, metrics: Metrics | None = None) -> Platfo
     """Open the store, migrate it, and make sure the default workspace and admin exist."""
     sandbox = find_sandbox(settings)
     secure_data_dir(settings)
-    engine = create_store_engine(settings.effective_database_url)
-    upgrade_store(engine)
-    secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
-    platform = Platform(
-        settings=settings,
-        engine=engine,
-        sessions=create_session_factory(engine),
-        secrets=load_secret_box(settings.data_dir, secret_key),
-        sandbox=sandbox,
-        metrics=metrics or Metrics(),
-    )
-    with platform.transaction() as session:
-        ensure_platform(session, settings)
+    with ExitStack() as undo:  # a start that fails (a bad secret key) leaves nothing open
+        engine = create_store_engine(settings.effective_database_url)
+        undo.callback(engine.dispose)
+        upgrade_store(engine)
+        secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
+        platform = Platform(
+            settings=settings,
+            engine=engine,
+            sessions=create_session_factory(engine),
+            secrets=load_secret_box(settings.data_dir, secret_key),
+            sandbox=sandbox,
+            metrics=metrics or Metrics(),
+        )
+        undo.callback(platform.storage.close)
+        with platform.transaction() as session:
+            ensure_platform(session, settings)
+        undo.pop_all()
     return platform
