@@ -1,7 +1,7 @@
 """The browser tier: the console in Debian's Chromium, driven by Playwright.
 
 One real ``wharf up`` per test module (a temporary data dir, a free port), one headless
-Chromium per session (``/usr/bin/chromium``: Playwright never downloads a browser of its own),
+Chromium per module (``/usr/bin/chromium``: Playwright never downloads a browser of its own),
 and a fresh browser context (cookies, clipboard) per test. Without Chromium the tier skips, and
 under ``CI=true`` a skipped tier fails the run (``TIER_SKIPS`` in tests/conftest.py); ``.ci/run``
 installs it.
@@ -34,7 +34,10 @@ NARROW: ViewportSize = {"width": 390, "height": 844}
 """The two widths the console is checked at: a laptop and a phone."""
 
 
-@pytest.fixture(scope="session")
+# Module scope, never session: Playwright's sync API keeps an asyncio loop running on the main
+# thread while it is started, so every later test on the same xdist worker that calls
+# asyncio.run() would fail with "cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         pytest.skip(
@@ -45,7 +48,7 @@ def playwright() -> Iterator[Playwright]:
         yield started
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
     try:
