@@ -107,7 +107,7 @@ def test_a_reader_sees_no_actions_and_forged_posts_are_refused(batch: Server) ->
     with batch.platform.transaction() as session:
         workspace = workspaces.read_workspace(session, "default")
         assert batch_endpoints.read_endpoint(session, workspace, "heart").default_deployment == "d1"
-        assert [j.name for j in jobs.list_jobs(session, workspace).jobs] == [name]
+        assert [j.name for j in jobs.list_jobs(session, workspace.name).jobs] == [name]
     with signed_in(batch, "olga", "owner") as owner:
         without_token = owner.post(f"{WS}/jobs/{name}/cancel", data={})
         assert without_token.status_code == 403
@@ -211,7 +211,7 @@ def test_create_job_errors_stand_next_to_their_field(batch: Server) -> None:
                     assert f'value="{value}"' in answer.text  # what was typed stays
     with batch.platform.transaction() as session:
         workspace = workspaces.read_workspace(session, "default")
-        assert jobs.list_jobs(session, workspace).total == 0
+        assert jobs.list_jobs(session, workspace.name).total == 0
 
 
 def test_a_component_deployment_asks_for_its_declared_inputs(batch: Server) -> None:

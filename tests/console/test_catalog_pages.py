@@ -187,5 +187,5 @@ def test_the_last_owner_cannot_leave_and_is_told_why(server: Server) -> None:
 def role_of(server: Server, user: str) -> str | None:
     with server.platform.transaction() as session:
         workspace = workspaces.read_workspace(session, "default")
-        found = {m.user.name: m.role for m in members.list_members(session, workspace)}
+        found = {m.user: m.role for m in members.list_members(session, workspace.name)}
     return found.get(user)

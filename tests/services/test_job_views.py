@@ -64,7 +64,7 @@ def test_jobs_are_listed_a_page_at_a_time_with_every_filter_and_a_total(
         workspace = workspaces.read_workspace(session, "default")
 
         def names(where: jobs.JobFilter, **page: int) -> tuple[list[str], int]:
-            found = jobs.list_jobs(session, workspace, where, **page)
+            found = jobs.list_jobs(session, workspace.name, where, **page)
             return [job.name for job in found.jobs], found.total
 
         assert names(jobs.JobFilter(), offset=2, limit=3) == (["job-4", "job-3", "job-2"], 7)

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 
 from wharf.services.platform import Platform
 
@@ -53,6 +54,19 @@ class RequestPlatform(Platform):
         """Whether the request's session holds a transaction (ending it talks to the store;
         otherwise ending is closing an idle session, which does no I/O)."""
         return self._session is not None and self._session.in_transaction()
+
+    @property
+    def reads_inline(self) -> bool:
+        """Whether a quick store read of this request may run on the event loop: the store is
+        an embedded SQLite file (a read there is a few page-cache lookups, far cheaper than a
+        worker-thread hop and the GIL hand-overs it brings), and the request already holds a
+        connection or the pool has idle ones, so the loop never waits for one."""
+        if self.engine.dialect.name != "sqlite":
+            return False
+        if self.in_transaction:
+            return True
+        pool = self.engine.pool
+        return isinstance(pool, QueuePool) and pool.checkedout() < pool.size()
 
     def begin_request(self) -> Session:
         """Open the request's transaction (auth calls this) and leave it open: the route's

@@ -10,18 +10,20 @@ a restarted server never overwrite each other. Invoking (creating) a job is in `
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy.orm import Session
 
 from wharf.batch.engine import JobProgress
 from wharf.config import Settings
 from wharf.errors import Conflict, NotFound
 from wharf.logfiles import read_tail
+from wharf.services import workspaces
 from wharf.states import JobStatus
 from wharf.store.models import Job, Workspace
 from wharf.store.types import utcnow
@@ -68,24 +70,46 @@ class JobFilter:
     status: JobStatus | None = None
     created_by: str | None = None
 
-    def apply(self, query: Select[Any]) -> Select[Any]:
-        for column, wanted in (
-            (Job.endpoint, self.endpoint),
-            (Job.deployment, self.deployment),
-            (Job.experiment_name, self.experiment_name),
-            (Job.status, self.status),
-            (Job.created_by, self.created_by),
-        ):
-            if wanted is not None:
-                query = query.where(column == wanted)
-        return query
+    def wanted(self) -> dict[str, str]:
+        """The fields that filter, and the value each must have."""
+        return {k: str(v) for k, v in vars(self).items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class ListedJob:
+    """A job as a listing shows it: every column but its ``spec``, as plain values. Listed
+    jobs are read as rows, not ORM objects, which cost several times as much to load."""
+
+    name: str
+    endpoint: str
+    deployment: str
+    kind: str
+    status: str
+    experiment_name: str
+    created_by: str | None
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    settings: dict[str, Any]
+    progress: dict[str, Any]
+    steps: list[dict[str, Any]]
+    error: str | None
+    cancel_requested: bool
+    resumed: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    first_mini_batch_at: datetime | None
+    first_run_at: datetime | None
+
+
+_LISTED_COLUMNS = [Job.__table__.c[field.name] for field in fields(ListedJob)]
 
 
 @dataclass(frozen=True)
 class JobPage:
     """One page of a job listing and how many jobs the whole listing holds."""
 
-    jobs: list[Job]
+    jobs: list[ListedJob]
     total: int
     offset: int
     limit: int
@@ -93,20 +117,40 @@ class JobPage:
 
 def list_jobs(
     session: Session,
-    workspace: Workspace,
+    workspace_name: str,
     where: JobFilter | None = None,
     *,
     offset: int = 0,
     limit: int = 100,
 ) -> JobPage:
-    """Jobs, newest first: ``limit`` of them from ``offset``, with the count of all that match;
-    without their ``spec`` (a listing never shows it; reading it from a listed job loads it)."""
-    query = (where or JobFilter()).apply(
-        select(Job).options(defer(Job.spec)).where(Job.workspace_id == workspace.id)
+    """Jobs of the workspace called ``workspace_name``, newest first: ``limit`` of them from
+    ``offset``, with the count of all that match; without their ``spec`` (a listing never
+    shows it: :func:`read_job` does)."""
+    wanted = (where or JobFilter()).wanted()
+    count, newest = _listing_statements(tuple(sorted(wanted)))
+    connection = session.connection()
+    values = {"workspace": workspace_name, **wanted}
+    total = connection.scalar(count, values) or 0
+    if not total:
+        workspaces.read_workspace(session, workspace_name)  # no jobs, or no such workspace?
+        return JobPage([], 0, offset, limit)
+    rows = connection.execute(newest, {**values, "offset": offset, "limit": limit})
+    return JobPage([ListedJob(*row) for row in rows], total, offset, limit)
+
+
+@functools.cache
+def _listing_statements(filtered: tuple[str, ...]) -> tuple[Select[Any], Select[Any]]:
+    """The count and the page of a listing that filters on ``filtered``: built once each,
+    so the store reuses their compiled form (building and keying them cost as much as
+    running them)."""
+    matching = select(Job.id).join(Workspace).where(Workspace.name == bindparam("workspace"))
+    for name in filtered:
+        matching = matching.where(Job.__table__.c[name] == bindparam(name))
+    newest = matching.with_only_columns(*_LISTED_COLUMNS).order_by(Job.id.desc())
+    return (
+        matching.with_only_columns(func.count()),
+        newest.offset(bindparam("offset")).limit(bindparam("limit")),
     )
-    total = session.scalar(query.with_only_columns(func.count()).order_by(None)) or 0
-    found = session.scalars(query.order_by(Job.id.desc()).offset(offset).limit(limit))
-    return JobPage(list(found), total, offset, limit)
 
 
 @dataclass(frozen=True)
@@ -168,10 +212,13 @@ class ProgressView:
         return f"{text}; {c.rows_written} rows written"
 
 
-def read_progress(job: Job) -> ProgressView:
+_PROGRESS_COUNTS = frozenset(field.name for field in fields(JobProgress))
+
+
+def read_progress(job: Job | ListedJob) -> ProgressView:
     """The progress the job's runner last recorded (zeros before it planned)."""
-    known = {f.name for f in fields(JobProgress)}
-    counts = JobProgress(**{k: int(v) for k, v in (job.progress or {}).items() if k in known})
+    recorded = job.progress or {}
+    counts = JobProgress(**{k: int(v) for k, v in recorded.items() if k in _PROGRESS_COUNTS})
     return ProgressView(counts, JobStatus(job.status))
 
 

@@ -49,8 +49,13 @@ def read_workspace(session: Session, name: str) -> Workspace:
     """The workspace called ``name``."""
     workspace = session.scalar(select(Workspace).where(Workspace.name == name))
     if workspace is None:
-        raise NotFound(f"workspace {name!r} does not exist")
+        raise workspace_not_found(name)
     return workspace
+
+
+def workspace_not_found(name: str) -> NotFound:
+    """The error for a workspace that does not exist."""
+    return NotFound(f"workspace {name!r} does not exist")
 
 
 def list_workspaces(session: Session, principal: Principal) -> list[Workspace]:

@@ -6,7 +6,7 @@ from fastapi import Header, Query, Request, Response, status
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.api.routers.jobs import job_out
-from wharf.api.routing import APIRouter
+from wharf.api.routing import APIRouter, store_read
 from wharf.schemas import batch as schemas
 from wharf.services import batch_deployments, batch_endpoints, job_invoke, job_requests, workspaces
 from wharf.services.platform import Platform
@@ -100,6 +100,7 @@ def deployment_spec(body: schemas.BatchDeploymentCreate) -> batch_deployments.De
 
 
 @router.get("", response_model=list[schemas.BatchEndpoint])
+@store_read
 def list_endpoints(
     ws: WorkspaceName, platform: PlatformDep, _: Access = require("batch-endpoints/read")
 ) -> list[schemas.BatchEndpoint]:
@@ -133,6 +134,7 @@ def create_endpoint(
 
 
 @router.get("/{endpoint}", response_model=schemas.BatchEndpoint)
+@store_read
 def read_endpoint(
     ws: WorkspaceName,
     endpoint: str,
@@ -188,6 +190,7 @@ def delete_endpoint(
 
 
 @router.get("/{endpoint}/deployments", response_model=list[schemas.BatchDeployment])
+@store_read
 def list_deployments(
     ws: WorkspaceName,
     endpoint: str,
@@ -267,6 +270,7 @@ def _save(
 
 
 @router.get("/{endpoint}/deployments/{deployment}", response_model=schemas.BatchDeployment)
+@store_read
 def read_deployment(
     ws: WorkspaceName,
     endpoint: str,

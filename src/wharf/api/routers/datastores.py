@@ -10,7 +10,7 @@ from fastapi import Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
-from wharf.api.routing import APIRouter
+from wharf.api.routing import APIRouter, store_read
 from wharf.errors import NotFound
 from wharf.schemas import storage as schemas
 from wharf.services import asset_files, datastores, workspaces
@@ -40,6 +40,7 @@ def datastore_out(ws: str, datastore: models.Datastore) -> schemas.Datastore:
 
 
 @router.get("", response_model=list[schemas.Datastore])
+@store_read
 def list_datastores(
     ws: WorkspaceName, platform: PlatformDep, _: Access = require("datastores/read")
 ) -> list[schemas.Datastore]:
@@ -72,6 +73,7 @@ def create_datastore(
 
 
 @router.get("/{name}", response_model=schemas.Datastore)
+@store_read
 def read_datastore(
     ws: WorkspaceName, name: str, platform: PlatformDep, _: Access = require("datastores/read")
 ) -> schemas.Datastore:

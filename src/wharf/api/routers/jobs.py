@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.api.logstream import stream_log
-from wharf.api.routing import APIRouter
+from wharf.api.routing import APIRouter, store_read
 from wharf.errors import Invalid
 from wharf.schemas import batch as schemas
 from wharf.schemas import storage as storage_schemas
@@ -50,7 +50,7 @@ def failure_out(failed: job_failures.FailedBatch) -> schemas.JobFailure:
 def job_out(
     platform: Platform,
     ws: str,
-    job: models.Job,
+    job: models.Job | jobs.ListedJob,
     failures: list[job_failures.FailedBatch] | None = None,
     root_cause: job_failures.RootCause | None = None,
 ) -> schemas.Job:
@@ -66,10 +66,10 @@ def job_out(
         status=job.status,
         experiment_name=job.experiment_name,
         created_by=job.created_by,
-        inputs={k: schemas.JobInputOut.model_validate(v) for k, v in job.inputs.items()},
-        outputs={k: schemas.JobOutputOut.model_validate(v) for k, v in job.outputs.items()},
+        inputs=job.inputs,  # stored as the schema reads them: validated once, in the model
+        outputs=job.outputs,
         settings=job.settings,
-        progress=schemas.JobProgress.model_validate(asdict(jobs.read_progress(job).counts)),
+        progress=schemas.JobProgress.model_validate(vars(jobs.read_progress(job).counts)),
         steps=list(job.steps or []),
         error=job.error,
         failures=[failure_out(failed) for failed in failures or []],
@@ -130,6 +130,7 @@ _LIST_FILTERS = {
         }
     },
 )
+@store_read
 def list_jobs(
     ws: WorkspaceName,
     request: Request,
@@ -166,10 +167,9 @@ def list_jobs(
         created_by=created_by,
     )
     with platform.transaction() as session:
-        workspace = workspaces.read_workspace(session, ws)
-        page = jobs.list_jobs(session, workspace, where, offset=offset, limit=limit)
-        response.headers["X-Total-Count"] = str(page.total)
-        return [job_out(platform, ws, job) for job in page.jobs]
+        page = jobs.list_jobs(session, ws, where, offset=offset, limit=limit)
+    response.headers["X-Total-Count"] = str(page.total)
+    return [job_out(platform, ws, job) for job in page.jobs]
 
 
 @router.get("/{name}", response_model=schemas.Job)

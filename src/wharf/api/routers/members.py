@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Response, status
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
-from wharf.api.routing import APIRouter
+from wharf.api.routing import APIRouter, store_read
 from wharf.schemas import identity as schemas
 from wharf.services import members, workspaces
 from wharf.store import models
@@ -20,13 +20,14 @@ def member_out(membership: models.Membership) -> schemas.Member:
 
 
 @router.get("", response_model=list[schemas.Member])
+@store_read
 def list_members(
     ws: WorkspaceName, platform: PlatformDep, _: Access = require("members/read")
 ) -> list[schemas.Member]:
     """Members and their roles."""
     with platform.transaction() as session:
-        workspace = workspaces.read_workspace(session, ws)
-        return [member_out(m) for m in members.list_members(session, workspace)]
+        found = members.list_members(session, ws)
+    return [schemas.Member(user=m.user, role=m.role, created_at=m.created_at) for m in found]
 
 
 @router.put("/{user}", response_model=schemas.Member)

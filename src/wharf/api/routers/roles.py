@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Response, status
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
-from wharf.api.routing import APIRouter
+from wharf.api.routing import APIRouter, store_read
 from wharf.schemas import identity as schemas
 from wharf.services import permissions, roles, workspaces
 
@@ -22,6 +22,7 @@ def role_out(role: roles.RoleInfo) -> schemas.Role:
 
 
 @router.get("/roles", response_model=list[schemas.Role])
+@store_read
 def list_roles(
     ws: WorkspaceName, platform: PlatformDep, _: Access = require("roles/read")
 ) -> list[schemas.Role]:
@@ -60,6 +61,7 @@ def create_role(
 
 
 @router.get("/roles/{role}", response_model=schemas.Role)
+@store_read
 def read_role(
     ws: WorkspaceName, role: str, platform: PlatformDep, _: Access = require("roles/read")
 ) -> schemas.Role:

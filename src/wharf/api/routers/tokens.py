@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Query, status
 
 from wharf.api.deps import Access, PlatformDep, require
-from wharf.api.routing import APIRouter
+from wharf.api.routing import APIRouter, store_read
 from wharf.schemas import identity as schemas
 from wharf.services import tokens, users
 from wharf.store import models
@@ -44,6 +44,7 @@ def create_token(
 
 
 @router.get("", response_model=list[schemas.Token])
+@store_read
 def list_tokens(
     platform: PlatformDep,
     access: Access = require("authenticated"),

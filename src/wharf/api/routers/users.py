@@ -6,7 +6,7 @@ from fastapi import Response, status
 from starlette.concurrency import run_in_threadpool
 
 from wharf.api.deps import Access, PlatformDep, require
-from wharf.api.routing import APIRouter
+from wharf.api.routing import APIRouter, store_read
 from wharf.schemas import identity as schemas
 from wharf.services import passwords, users
 from wharf.store import models
@@ -19,6 +19,7 @@ def user_out(user: models.User) -> schemas.User:
 
 
 @router.get("", response_model=list[schemas.User])
+@store_read
 def list_users(platform: PlatformDep, _: Access = require("users/read")) -> list[schemas.User]:
     """Every user (platform admins only)."""
     with platform.transaction() as session:
@@ -53,6 +54,7 @@ async def read_me(platform: PlatformDep, access: Access = require("authenticated
 
 
 @router.get("/{name}", response_model=schemas.User)
+@store_read
 def read_user(name: str, platform: PlatformDep, _: Access = require("users/read")) -> schemas.User:
     """One user (platform admins only)."""
     with platform.transaction() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Query
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
-from wharf.api.routing import APIRouter
+from wharf.api.routing import APIRouter, store_read
 from wharf.schemas import webhooks as schemas
 from wharf.services import apps, webhooks, workspaces
 from wharf.services.platform import Platform
@@ -65,6 +65,7 @@ def set_signing_secret(
 
 
 @router.get("/deliveries", response_model=list[schemas.WebhookDelivery])
+@store_read
 def list_deliveries(
     ws: WorkspaceName,
     app: str,

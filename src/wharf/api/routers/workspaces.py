@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import status
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
-from wharf.api.routing import APIRouter
+from wharf.api.routing import APIRouter, store_read
 from wharf.schemas import identity as schemas
 from wharf.services import users, workspaces
 from wharf.store import models
@@ -18,6 +18,7 @@ def workspace_out(workspace: models.Workspace) -> schemas.Workspace:
 
 
 @router.get("", response_model=list[schemas.Workspace])
+@store_read
 def list_workspaces(
     platform: PlatformDep, access: Access = require("authenticated")
 ) -> list[schemas.Workspace]:
@@ -43,6 +44,7 @@ def create_workspace(
 
 
 @router.get("/{ws}", response_model=schemas.Workspace)
+@store_read
 def read_workspace(
     ws: WorkspaceName, platform: PlatformDep, _: Access = require("workspaces/read")
 ) -> schemas.Workspace:

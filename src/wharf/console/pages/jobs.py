@@ -26,7 +26,7 @@ from wharf.errors import ServiceError
 from wharf.services import job_failures, job_outputs, jobs, workspaces
 from wharf.services.platform import Platform
 from wharf.states import JobStatus
-from wharf.store.models import Job, Workspace
+from wharf.store.models import Workspace
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -35,7 +35,7 @@ PROGRESS_POLL_SECONDS = 1.0
 FILTERS = ("endpoint", "deployment", "experiment_name", "status", "created_by")
 
 
-JobRows = Page[tuple[Job, jobs.ProgressView]]
+JobRows = Page[tuple[jobs.ListedJob, jobs.ProgressView]]
 
 
 def page_of_jobs(
@@ -44,7 +44,7 @@ def page_of_jobs(
     """Page ``number`` of the jobs that match, each with its progress (the rows of
     ``jobs/_table.html``), counted and sliced by the database."""
     found = jobs.list_jobs(
-        session, workspace, where, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
+        session, workspace.name, where, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     return Page([(job, jobs.read_progress(job)) for job in found.jobs], number, found.total)
 

@@ -38,9 +38,7 @@ def _members_page(
 ) -> Response:
     with ctx.platform.transaction() as session:
         workspace = workspaces.read_workspace(session, ws)
-        found = [
-            (m.user.name, m.role, m.created_at) for m in members.list_members(session, workspace)
-        ]
+        found = [(m.user, m.role, m.created_at) for m in members.list_members(session, ws)]
         known = roles.list_roles(session, workspace)
         return render(
             ctx,
