@@ -15,7 +15,6 @@ from wharf.api.logstream import stream_replica_logs
 from wharf.api.routers.apps import app_detail, build_out, event_out
 from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
-from wharf.console.forms import env_patch, format_env
 from wharf.console.pages.auth import safe_next
 from wharf.console.pagination import PageNumber, paginate
 from wharf.console.render import render
@@ -24,6 +23,7 @@ from wharf.errors import Invalid
 from wharf.logfiles import read_tail
 from wharf.schemas import apps as schemas
 from wharf.services import app_events, app_updates, builds, deployments
+from wharf.services.env_text import env_patch, format_env
 from wharf.states import BuildPhase
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
