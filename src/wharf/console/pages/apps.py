@@ -28,6 +28,9 @@ from wharf.states import BuildPhase
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
+ReplicaNumber = Annotated[int, Query(ge=0, le=1000)]
+"""The ``?replica=N`` of a replica's log page and of its live lines."""
+
 LOG_TAIL = 500
 RECENT_BUILDS = 3
 SNIPPET_LINES = 8
@@ -206,7 +209,7 @@ def events(
 def replica_log(
     ws: str,
     app: str,
-    replica: int = Query(0, ge=0, le=1000),
+    replica: ReplicaNumber = 0,
     ctx: ConsoleContext = page("apps/read"),
 ) -> Response:
     """View logs of one replica: its last lines, then live lines over SSE."""
@@ -228,7 +231,7 @@ def replica_log_events(
     ws: str,
     app: str,
     request: Request,
-    replica: int = Query(0, ge=0, le=1000),
+    replica: ReplicaNumber = 0,
     ctx: ConsoleContext = page("apps/read"),
 ) -> Response:
     """New lines of one replica's log as they come (the page shows the tail before them)."""
