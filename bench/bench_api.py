@@ -24,17 +24,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 
 from bench.load import LoadResult, print_table, run_load
-from bench.server import BenchServer, running_wharf
+from bench.server import BenchServer, running_wharf, wait_until_healthy
 from wharf.batch.settings import BatchSettings
 from wharf.store.database import create_session_factory, create_store_engine, transaction
 from wharf.store.models import Job, Workspace
@@ -66,15 +64,7 @@ def running_bare_app() -> Iterator[tuple[str, int]]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/api/v1/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                time.sleep(0.2)
+            wait_until_healthy(url)
             yield url, process.pid
         finally:
             os.killpg(process.pid, signal.SIGTERM)

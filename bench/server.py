@@ -40,6 +40,20 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def wait_until_healthy(url: str, timeout: float = 60) -> None:
+    """Return once ``url``'s health route answers 200; while nothing listens yet, keep asking
+    until ``timeout`` seconds have passed (then the connection error is raised)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/api/v1/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
+
+
 @contextmanager
 def running_wharf(*args: str, folder: Path | None = None) -> Iterator[BenchServer]:
     """Start ``wharf up`` (with ``args``) quietly, wait for health, stop it (and its replicas)
@@ -69,15 +83,7 @@ def _serving(tmp: Path, args: tuple[str, ...]) -> Iterator[BenchServer]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v1/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-            time.sleep(0.2)
+        wait_until_healthy(url)
         yield BenchServer(url, tmp, env, process)
     finally:
         os.killpg(process.pid, signal.SIGTERM)

@@ -215,6 +215,17 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def emit_or_confirm(
+    value: BaseModel, output: OutputFormat, columns: Sequence[Column], message: str
+) -> None:
+    """What a command that changed something prints: ``value`` for scripts, ``message`` as a
+    confirmation for people."""
+    if output is OutputFormat.json:
+        emit(value, output, columns)
+    else:
+        print_success(message)
+
+
 def print_success(message: str) -> None:
     """A short confirmation on stderr, so stdout stays clean for scripts."""
     error_console.print(f"[green]✓[/green] {escape(message)}", highlight=False, soft_wrap=True)

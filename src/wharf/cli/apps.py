@@ -13,6 +13,7 @@ from wharf.cli._output import (
     OutputOption,
     WorkspaceOption,
     emit,
+    emit_or_confirm,
     open_client,
     print_error,
     print_success,
@@ -270,10 +271,7 @@ def rollback(
     """Serve an earlier Complete build again, at once (its environment is still cached)."""
     with open_client(workspace) as client:
         rolled = client.apps.rollback(name, to=to)
-    if output is OutputFormat.json:
-        emit(rolled, output, APP_COLUMNS)
-    else:
-        print_success(f"app {name} serves build #{rolled.serving_build}")
+    emit_or_confirm(rolled, output, APP_COLUMNS, f"app {name} serves build #{rolled.serving_build}")
 
 
 @build_app.command("start")
@@ -293,10 +291,7 @@ def start(
             print_success(f"Build #{build.number} of {app_name} started")
             _follow(client, app_name, build.number, output)
             return
-    if output is OutputFormat.json:
-        emit(build, output, BUILD_COLUMNS)
-    else:
-        print_success(f"Build #{build.number} of {app_name} started")
+    emit_or_confirm(build, output, BUILD_COLUMNS, f"Build #{build.number} of {app_name} started")
 
 
 @build_app.command("list")

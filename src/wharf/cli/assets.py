@@ -13,6 +13,7 @@ from wharf.cli._output import (
     OutputOption,
     WorkspaceOption,
     emit,
+    emit_or_confirm,
     open_client,
     print_success,
 )
@@ -83,10 +84,9 @@ def create_data(
     data = Data.model_validate(spec)
     with open_client(workspace) as client, upload_progress(data.path) as progress:
         created = client.data.create_or_update(data, progress=progress)
-    if output is OutputFormat.json:
-        emit(created, output, COLUMNS)
-    else:
-        print_success(f"data {created.name} version {created.version}: {created.path}")
+    emit_or_confirm(
+        created, output, COLUMNS, f"data {created.name} version {created.version}: {created.path}"
+    )
 
 
 @data_app.command("list")
@@ -159,10 +159,9 @@ def create_model(
     model = Model.model_validate(spec)
     with open_client(workspace) as client, upload_progress(model.path) as progress:
         created = client.models.create_or_update(model, progress=progress)
-    if output is OutputFormat.json:
-        emit(created, output, COLUMNS)
-    else:
-        print_success(f"model {created.name} version {created.version}: {created.path}")
+    emit_or_confirm(
+        created, output, COLUMNS, f"model {created.name} version {created.version}: {created.path}"
+    )
 
 
 @model_app.command("list")

@@ -15,6 +15,7 @@ from wharf.cli._output import (
     OutputOption,
     WorkspaceOption,
     emit,
+    emit_or_confirm,
     open_client,
     print_json,
     print_success,
@@ -85,10 +86,12 @@ def create_endpoint(
         raise InvalidRequestError(422, "invalid", "give --file or --name")
     with open_client(workspace) as client:
         created = client.batch_endpoints.create_or_update(spec)
-    if output is OutputFormat.json:
-        emit(created, output, ENDPOINT_COLUMNS)
-    else:
-        print_success(f"batch endpoint {created.name}: POST {created.invoke_url}")
+    emit_or_confirm(
+        created,
+        output,
+        ENDPOINT_COLUMNS,
+        f"batch endpoint {created.name}: POST {created.invoke_url}",
+    )
 
 
 @endpoint_app.command("list")
@@ -131,10 +134,12 @@ def update_endpoint(
         updated = client.batch_endpoints.update(
             endpoint, description=description, default_deployment=default_deployment
         )
-    if output is OutputFormat.json:
-        emit(updated, output, ENDPOINT_COLUMNS)
-    else:
-        print_success(f"batch endpoint {endpoint} updated (default: {updated.default_deployment})")
+    emit_or_confirm(
+        updated,
+        output,
+        ENDPOINT_COLUMNS,
+        f"batch endpoint {endpoint} updated (default: {updated.default_deployment})",
+    )
 
 
 @endpoint_app.command("delete")

@@ -13,6 +13,7 @@ from wharf.cli._output import (
     OutputOption,
     WorkspaceOption,
     emit,
+    emit_or_confirm,
     open_client,
     print_success,
 )
@@ -51,10 +52,7 @@ def create(
         raise InvalidRequestError(422, "invalid", "give --file, or --name and --type")
     with open_client(workspace) as client:
         created = client.datastores.create_or_update(spec)
-    if output is OutputFormat.json:
-        emit(created, output, COLUMNS)
-    else:
-        print_success(f"datastore {created.name} ({created.type}) created")
+    emit_or_confirm(created, output, COLUMNS, f"datastore {created.name} ({created.type}) created")
 
 
 @app.command("list")

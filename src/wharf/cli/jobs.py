@@ -17,6 +17,7 @@ from wharf.cli._output import (
     WorkspaceOption,
     console,
     emit,
+    emit_or_confirm,
     error_console,
     open_client,
     print_error,
@@ -225,10 +226,7 @@ def cancel_job(
     job_name = _job_name(job, name)
     with open_client(workspace) as client:
         canceled = client.jobs.cancel(job_name)
-    if output is OutputFormat.json:
-        emit(canceled, output, JOB_COLUMNS)
-    else:
-        print_success(f"job {canceled.name}: {canceled.status}")
+    emit_or_confirm(canceled, output, JOB_COLUMNS, f"job {canceled.name}: {canceled.status}")
 
 
 @app.command("download")

@@ -13,6 +13,7 @@ from wharf.cli._output import (
     OutputOption,
     WorkspaceOption,
     emit,
+    emit_or_confirm,
     open_client,
     print_error,
     print_success,
@@ -80,10 +81,12 @@ def create(
             idle_timeout=idle_timeout,
             source_secret=source_secret,
         )
-    if output is OutputFormat.json:
-        emit(created, output, COLUMNS)
-    else:
-        print_success(f"workbench {created.name} created; start it with 'wharf notebook start'")
+    emit_or_confirm(
+        created,
+        output,
+        COLUMNS,
+        f"workbench {created.name} created; start it with 'wharf notebook start'",
+    )
 
 
 @app.command("start")
@@ -114,10 +117,7 @@ def stop(
     """Stop JupyterLab; the home folder's files stay for the next start."""
     with open_client(workspace) as client:
         found = client.workbenches.stop(name)
-    if output is OutputFormat.json:
-        emit(found, output, COLUMNS)
-    else:
-        print_success(f"workbench {name} stopped")
+    emit_or_confirm(found, output, COLUMNS, f"workbench {name} stopped")
 
 
 @app.command("list")

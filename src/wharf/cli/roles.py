@@ -11,6 +11,7 @@ from wharf.cli._output import (
     OutputOption,
     WorkspaceOption,
     emit,
+    emit_or_confirm,
     open_client,
     print_success,
 )
@@ -42,10 +43,9 @@ def assign(
     with open_client(workspace) as client:
         member = client.members.assign(user, role)
         where = client.workspace
-    if output is OutputFormat.json:
-        emit(member, output, MEMBER_COLUMNS)
-    else:
-        print_success(f"{member.user} is now {member.role} in workspace {where}")
+    emit_or_confirm(
+        member, output, MEMBER_COLUMNS, f"{member.user} is now {member.role} in workspace {where}"
+    )
 
 
 @role_app.command("list")
@@ -71,10 +71,9 @@ def create(
     """Create a custom role from permissions ('wharf role permissions' lists them)."""
     with open_client(workspace) as client:
         role = client.roles.create(name, permission, description=description)
-    if output is OutputFormat.json:
-        emit(role, output, ROLE_COLUMNS)
-    else:
-        print_success(f"role {role.name} created: {', '.join(role.permissions)}")
+    emit_or_confirm(
+        role, output, ROLE_COLUMNS, f"role {role.name} created: {', '.join(role.permissions)}"
+    )
 
 
 @role_app.command("delete")

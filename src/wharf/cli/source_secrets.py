@@ -13,6 +13,7 @@ from wharf.cli._output import (
     OutputOption,
     WorkspaceOption,
     emit,
+    emit_or_confirm,
     open_client,
     print_success,
 )
@@ -73,10 +74,9 @@ def create(
         created = client.source_secrets.create(
             name, username=username, password=password, ssh_private_key=key, known_hosts=known
         )
-    if output is OutputFormat.json:
-        emit(created, output, COLUMNS)
-    else:
-        print_success(f"source secret {created.name} ({created.type}) created")
+    emit_or_confirm(
+        created, output, COLUMNS, f"source secret {created.name} ({created.type}) created"
+    )
 
 
 @app.command("list")

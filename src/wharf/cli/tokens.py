@@ -6,7 +6,14 @@ from typing import Annotated
 
 import typer
 
-from wharf.cli._output import OutputFormat, OutputOption, emit, open_client, print_success
+from wharf.cli._output import (
+    OutputFormat,
+    OutputOption,
+    emit,
+    emit_or_confirm,
+    open_client,
+    print_success,
+)
 from wharf.schemas.identity import Token
 
 app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
@@ -57,7 +64,4 @@ def revoke(token_id: str, output: OutputOption = OutputFormat.table) -> None:
     """Revoke a token at once."""
     with open_client() as client:
         token = client.tokens.revoke(token_id)
-    if output is OutputFormat.json:
-        emit(token, output, COLUMNS)
-    else:
-        print_success(f"token {token.id} revoked")
+    emit_or_confirm(token, output, COLUMNS, f"token {token.id} revoked")

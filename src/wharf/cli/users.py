@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from wharf.cli._output import OutputFormat, OutputOption, emit, open_client, print_success
+from wharf.cli._output import (
+    OutputFormat,
+    OutputOption,
+    emit,
+    emit_or_confirm,
+    open_client,
+    print_success,
+)
 
 app = typer.Typer(help="Create and list users (platform admins).", no_args_is_help=True)
 
@@ -30,10 +37,7 @@ def create(
     'wharf token create --user NAME'."""
     with open_client() as client:
         user = client.users.create(name, email=email, is_admin=admin)
-    if output is OutputFormat.json:
-        emit(user, output, COLUMNS)
-    else:
-        print_success(f"user {user.name} created")
+    emit_or_confirm(user, output, COLUMNS, f"user {user.name} created")
 
 
 @app.command("list")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request, Response, status
 
 from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
@@ -49,6 +51,21 @@ def _show(platform: Platform, runtime: WorkbenchRuntime, workbench_id: int) -> s
         found = session.get(models.Workbench, workbench_id)
         assert found is not None
         return workbench_out(runtime, found)
+
+
+def _act_and_show(
+    request: Request,
+    platform: Platform,
+    access: Access,
+    ws: str,
+    name: str,
+    act: Callable[[WorkbenchRuntime, int], None],
+) -> schemas.Workbench:
+    """``act`` on the caller's own workbench ``name`` with the runtime; then show it."""
+    workbench_id = _read(platform, access, ws, name)
+    runtime = _runtime(request)
+    act(runtime, workbench_id)
+    return _show(platform, runtime, workbench_id)
 
 
 @router.get("", response_model=list[schemas.Workbench])
@@ -102,10 +119,7 @@ def start_workbench(
     access: Access = require("workbenches/write"),
 ) -> schemas.Workbench:
     """Start JupyterLab (answers at once with ``Starting``; ``Running`` once it answers)."""
-    workbench_id = _read(platform, access, ws, name)
-    runtime = _runtime(request)
-    runtime.request_start(workbench_id)
-    return _show(platform, runtime, workbench_id)
+    return _act_and_show(request, platform, access, ws, name, WorkbenchRuntime.request_start)
 
 
 @router.post("/{name}/stop", response_model=schemas.Workbench)
@@ -117,10 +131,7 @@ def stop_workbench(
     access: Access = require("workbenches/write"),
 ) -> schemas.Workbench:
     """Stop JupyterLab; the home folder stays for the next start."""
-    workbench_id = _read(platform, access, ws, name)
-    runtime = _runtime(request)
-    runtime.stop(workbench_id)
-    return _show(platform, runtime, workbench_id)
+    return _act_and_show(request, platform, access, ws, name, WorkbenchRuntime.stop)
 
 
 @router.post("/{name}/sign-in", response_model=schemas.SignInLink)

@@ -15,7 +15,6 @@ from wharf.api.logstream import stream_replica_logs
 from wharf.api.routers.apps import app_detail, build_out, event_out
 from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
-from wharf.console.forms import env_patch, format_env
 from wharf.console.pages.auth import safe_next
 from wharf.console.pagination import PageNumber, paginate
 from wharf.console.render import render
@@ -24,9 +23,13 @@ from wharf.errors import Invalid
 from wharf.logfiles import read_tail
 from wharf.schemas import apps as schemas
 from wharf.services import app_events, app_updates, builds, deployments
+from wharf.services.env_text import env_patch, format_env
 from wharf.states import BuildPhase
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
+
+ReplicaNumber = Annotated[int, Query(ge=0, le=1000)]
+"""The ``?replica=N`` of a replica's log page and of its live lines."""
 
 LOG_TAIL = 500
 RECENT_BUILDS = 3
@@ -206,7 +209,7 @@ def events(
 def replica_log(
     ws: str,
     app: str,
-    replica: int = Query(0, ge=0, le=1000),
+    replica: ReplicaNumber = 0,
     ctx: ConsoleContext = page("apps/read"),
 ) -> Response:
     """View logs of one replica: its last lines, then live lines over SSE."""
@@ -228,7 +231,7 @@ def replica_log_events(
     ws: str,
     app: str,
     request: Request,
-    replica: int = Query(0, ge=0, le=1000),
+    replica: ReplicaNumber = 0,
     ctx: ConsoleContext = page("apps/read"),
 ) -> Response:
     """New lines of one replica's log as they come (the page shows the tail before them)."""

@@ -89,8 +89,7 @@ def start_build(
         number = builds.start_build(
             session, found, trigger="manual", created_by=ctx.user_name
         ).number
-    ctx.platform.build_runner.wake()
-    return _to_build(request, ctx, app, number)
+    return _to_started_build(request, ctx, app, number)
 
 
 @router.post("/w/{ws}/apps/{app}/builds/{number}/rebuild")
@@ -101,8 +100,7 @@ def rebuild(
     with ctx.platform.transaction() as session:
         found = ctx.read_app(session, app)
         started = builds.rebuild(session, found, number, created_by=ctx.user_name).number
-    ctx.platform.build_runner.wake()
-    return _to_build(request, ctx, app, started)
+    return _to_started_build(request, ctx, app, started)
 
 
 @router.post("/w/{ws}/apps/{app}/builds/{number}/cancel")
@@ -130,7 +128,9 @@ def rollback(
     return RedirectResponse(ctx.ws_url("apps", app, "revisions"), status_code=303)
 
 
-def _to_build(request: Request, ctx: ConsoleContext, app: str, number: int) -> Response:
+def _to_started_build(request: Request, ctx: ConsoleContext, app: str, number: int) -> Response:
+    """Wake the build runner for the build just started, and go to its page."""
+    ctx.platform.build_runner.wake()
     target = ctx.ws_url("apps", app, "builds", number)
     if request.headers.get("HX-Request"):
         return Response(status_code=204, headers={"HX-Redirect": target})

@@ -162,9 +162,13 @@ def progress_events(
     ws: str, name: str, request: Request, ctx: ConsoleContext = page("jobs/read")
 ) -> Response:
     """``progress`` events (JSON) whenever the numbers change; ``end`` once the job ended."""
-    with ctx.platform.transaction() as session:
-        job_id = jobs.read_job(session, workspaces.read_workspace(session, ws), name).id
+    job_id = _job_id(ctx, ws, name)
     return event_stream(request, _progress(ctx.platform, job_id))
+
+
+def _job_id(ctx: ConsoleContext, ws: str, name: str) -> int:
+    with ctx.platform.transaction() as session:
+        return jobs.read_job(session, workspaces.read_workspace(session, ws), name).id
 
 
 async def _progress(platform: Platform, job_id: int) -> AsyncIterator[tuple[str, str]]:
@@ -199,8 +203,7 @@ def log_events(
     ws: str, name: str, request: Request, ctx: ConsoleContext = page("jobs/read")
 ) -> Response:
     """The job's log as ``line`` events, live until the job ends; then ``end``."""
-    with ctx.platform.transaction() as session:
-        job_id = jobs.read_job(session, workspaces.read_workspace(session, ws), name).id
+    job_id = _job_id(ctx, ws, name)
     path = jobs.job_log_path(ctx.platform.settings, ws, name)
     platform = ctx.platform
 

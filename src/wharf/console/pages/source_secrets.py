@@ -11,8 +11,8 @@ from starlette.responses import RedirectResponse, Response
 from wharf.api.routers.source_secrets import secret_out
 from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
+from wharf.console.form_state import FormState, refuse_form, render_form_page
 from wharf.console.pagination import PageNumber, paginate
-from wharf.console.render import render
 from wharf.errors import Conflict, Invalid
 from wharf.services import source_secrets
 
@@ -21,28 +21,22 @@ router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 SecretText = Annotated[str, Form(max_length=64 * 1024)]
 
 
-def _page(
-    ctx: ConsoleContext,
-    number: int = 1,
-    *,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> Response:
+BLANK = FormState({"name": "", "username": ""})
+
+
+def _page(ctx: ConsoleContext, number: int = 1, form: FormState = BLANK) -> Response:
     with ctx.platform.transaction() as session:
         workspace = ctx.read_workspace(session)
         listed = [
             secret_out(session, ctx.platform, secret)
             for secret in source_secrets.list_source_secrets(session, workspace)
         ]
-    return render(
+    return render_form_page(
         ctx,
         "source_secrets/index.html",
-        status=status,
+        form,
         api=ctx.api_url("source-secrets"),
         secrets=paginate(listed, number),
-        values=values or {"name": "", "username": ""},
-        errors=errors or {},
     )
 
 
@@ -80,8 +74,7 @@ def create_secret(
                 session, ctx.platform.secrets, workspace, spec, created_by=ctx.user_name
             )
     except (Invalid, Conflict) as error:
-        field = str(error.extra.get("field", "name"))
-        return _page(ctx, values=values, errors={field: error.detail}, status=error.status)
+        return _page(ctx, form=refuse_form(values, error))
     return RedirectResponse(ctx.ws_url("source-secrets"), status_code=303)
 
 

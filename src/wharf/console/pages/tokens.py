@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form
@@ -10,35 +11,30 @@ from starlette.responses import RedirectResponse, Response
 from wharf.api.routers.tokens import token_out
 from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
+from wharf.console.form_state import FormState, refuse_form, render_form_page
 from wharf.console.pagination import PageNumber, paginate
-from wharf.console.render import render
 from wharf.errors import Invalid
 from wharf.services import tokens, users
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
 
+BLANK = FormState({"name": "", "expires_in": ""})
+
+
 def _page(
-    ctx: ConsoleContext,
-    number: int = 1,
-    *,
-    created: str | None = None,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
+    ctx: ConsoleContext, number: int = 1, form: FormState = BLANK, created: str | None = None
 ) -> Response:
     with ctx.platform.transaction() as session:
         owner = users.read_user_by_id(session, ctx.principal.user_id)
         listed = [token_out(t) for t in tokens.list_tokens(session, owner)]
-    return render(
+    return render_form_page(
         ctx,
         "tokens/index.html",
-        status=status,
+        form,
         api="/api/v1/tokens",
         tokens=paginate(listed, number),
         created=created,
-        values=values or {"name": "", "expires_in": ""},
-        errors=errors or {},
         default_days=ctx.platform.settings.token_ttl_days,
     )
 
@@ -62,9 +58,8 @@ def create_token(
             lifetime = tokens.parse_lifetime(expires_in, ctx.platform.settings.token_ttl_days)
             _, plaintext = tokens.create_token(session, owner, name=name.strip(), lifetime=lifetime)
     except Invalid as error:
-        errors = {str(error.extra.get("field", "name")): error.detail}
-        return _page(ctx, values=values, errors=errors, status=error.status)
-    return _page(ctx, created=plaintext, status=201)
+        return _page(ctx, form=refuse_form(values, error))
+    return _page(ctx, form=replace(BLANK, status=201), created=plaintext)
 
 
 @router.post("/tokens/{token_id}/revoke")

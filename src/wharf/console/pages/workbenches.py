@@ -11,8 +11,8 @@ from starlette.responses import RedirectResponse, Response
 from wharf.api.routers.workbenches import workbench_out
 from wharf.console.context import ConsoleContext, action, page
 from wharf.console.errors import ConsoleRoute
+from wharf.console.form_state import FormState, refuse_form, render_form_page
 from wharf.console.pagination import PageNumber, paginate
-from wharf.console.render import render
 from wharf.errors import Conflict, Invalid, NotFound
 from wharf.services import workbenches
 from wharf.services.workbench_runtime import WorkbenchRuntime
@@ -25,27 +25,21 @@ def _runtime(ctx: ConsoleContext) -> WorkbenchRuntime:
     return runtime
 
 
-def _page(
-    ctx: ConsoleContext,
-    number: int = 1,
-    *,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> Response:
+BLANK = FormState({"name": "", "idle_timeout": "2h"})
+
+
+def _page(ctx: ConsoleContext, number: int = 1, form: FormState = BLANK) -> Response:
     runtime = _runtime(ctx)
     with ctx.platform.transaction() as session:
         workspace = ctx.read_workspace(session)
         found = workbenches.list_own_workbenches(session, workspace.name, ctx.principal.user_id)
         listed = [workbench_out(runtime, workbench) for workbench in found]
-    return render(
+    return render_form_page(
         ctx,
         "workbenches/index.html",
-        status=status,
+        form,
         api=ctx.api_url("workbenches"),
         workbenches=paginate(listed, number),
-        values=values or {"name": "", "idle_timeout": "2h"},
-        errors=errors or {},
     )
 
 
@@ -85,8 +79,7 @@ def create_workbench(
                 session, ctx.platform.secrets, workspace.name, ctx.principal.user_id, spec
             )
     except (Invalid, Conflict, NotFound) as error:
-        field = str(error.extra.get("field", "name"))
-        return _page(ctx, values=values, errors={field: error.detail}, status=error.status)
+        return _page(ctx, form=refuse_form(values, error))
     return _back(ctx)
 
 

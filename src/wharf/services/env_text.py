@@ -1,4 +1,4 @@
-"""Reading the console's form fields into what the services take."""
+"""Text typed into a form's box read into what the services take: ``KEY=VALUE`` lines, labels."""
 
 from __future__ import annotations
 
