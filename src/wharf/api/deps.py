@@ -42,6 +42,12 @@ async def get_platform(request: Request) -> AsyncIterator[Platform]:
             platform.end_request(failed=failed)
 
 
+def server_platform(request: Request) -> Platform:
+    """The server's own platform, for a route that needs no request transaction (health)."""
+    platform: Platform = request.app.state.platform
+    return platform
+
+
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
-from wharf.api.deps import PlatformDep
+from wharf.api.deps import server_platform
 from wharf.api.routing import APIRouter
 from wharf.schemas.common import Health, HealthCheck
 from wharf.services import health
-from wharf.services.platform import describe_sandbox
+from wharf.services.platform import Platform, describe_sandbox
 from wharf.version import __version__
 
 router = APIRouter(tags=["health"])
@@ -25,12 +25,13 @@ _RESPONSES: dict[int | str, dict[str, object]] = {503: {"model": Health}}
 @router.get("/health", response_model=Health, responses=_RESPONSES)
 def read_health(
     request: Request,
-    platform: PlatformDep,
     deep: bool = Query(default=False, description="run every check, not only the store's"),
 ) -> JSONResponse:
     """``ok`` when the server and its store answer; 503 otherwise. With ``deep=true``, the
     runners and the data dir's free space too, each under ``checks``, and how user code runs
     (``sandbox``)."""
+    # The server's platform, not a request's: a probe opens no session and no transaction.
+    platform = server_platform(request)
     if deep:
         return _deep_report(request, platform)
     healthy = health.check_database(platform).ok
@@ -43,12 +44,12 @@ def read_health(
 
 
 @router.get("/ready", response_model=Health, responses=_RESPONSES)
-def read_readiness(request: Request, platform: PlatformDep) -> JSONResponse:
+def read_readiness(request: Request) -> JSONResponse:
     """Whether this server can do its work: the deep health report."""
-    return _deep_report(request, platform)
+    return _deep_report(request, server_platform(request))
 
 
-def _deep_report(request: Request, platform: PlatformDep) -> JSONResponse:
+def _deep_report(request: Request, platform: Platform) -> JSONResponse:
     runners = {
         "build-runner": platform.build_runner,
         "job-runner": platform.job_runner,
