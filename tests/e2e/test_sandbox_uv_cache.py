@@ -5,12 +5,12 @@ The package is a wheel made here, inside the project: no index is asked."""
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from tests.sandboxing import require_bubblewrap
+from tests.wheels import write_wheel
 from wharf.build.detect import detect_builder
 from wharf.build.environments import Installer, ensure_environment
 from wharf.build.install import plan_install
@@ -33,22 +33,9 @@ def sandbox() -> Sandbox:
     return found
 
 
-def make_wheel(path: Path) -> None:
-    info = "tiny_cached-1.0.dist-info"
-    files = {
-        "tiny_cached.py": "ANSWER = 42\n",
-        f"{info}/METADATA": "Metadata-Version: 2.1\nName: tiny-cached\nVersion: 1.0\n",
-        f"{info}/WHEEL": "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-    }
-    files[f"{info}/RECORD"] = "".join(f"{name},,\n" for name in [*files, f"{info}/RECORD"])
-    with zipfile.ZipFile(path, "w") as wheel:
-        for name, text in files.items():
-            wheel.writestr(name, text)
-
-
 def project_installing_the_wheel(root: Path) -> Path:
     (root / ".s2i").mkdir(parents=True)
-    make_wheel(root / WHEEL)
+    write_wheel(root, "tiny-cached", "1.0", source="ANSWER = 42\n")
     (root / "requirements.txt").write_text(f"{root / WHEEL}\n")
     # A project that names a cache of its own choosing is not followed into it.
     (root / ".s2i" / "environment").write_text(f"UV_CACHE_DIR={root.parent / 'chosen'}\n")

@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from wharf.build.install import InstallPlan
+from wharf.build.stale_index import install_refreshing_stale_pages
 from wharf.build.uv import (
     Log,
     ProcessGroups,
@@ -254,7 +255,7 @@ def _run_installs(
     if len(args) == 4:
         log("nothing to install")
         return
-    installed = uv(args)
+    installed = install_refreshing_stale_pages(uv, args, log)
     if installed.returncode != 0:
         raise Invalid(
             f"could not install the packages of {root} ({plan.summary}):\n"

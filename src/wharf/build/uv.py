@@ -150,16 +150,28 @@ def kill_process_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+def _message_start(lines: Sequence[str]) -> int | None:
+    return next(
+        # uv starts its message with "error:" on a pipe and with a cross on a terminal.
+        (i for i, line in enumerate(lines) if line.lstrip().startswith(("error:", "\u00d7"))),
+        None,
+    )
+
+
+def failure_lines(result: UvResult) -> list[str]:
+    """uv's own message: from its first ``error:`` line on, blank lines left out (none when
+    it printed no such line)."""
+    lines = [line for line in result.output if line.strip()]
+    start = _message_start(lines)
+    return [] if start is None else lines[start:]
+
+
 def summarise_failure(result: UvResult) -> str:
     """The resolver's or installer's own message: from its first ``error:`` line on, at most
     ``MAX_SUMMARY_LINES`` of it (a failed source build can print megabytes of compiler
     output after the lines that say what failed)."""
     lines = [line for line in result.output if line.strip()]
-    start = next(
-        # uv starts its message with "error:" on a pipe and with a cross on a terminal.
-        (i for i, line in enumerate(lines) if line.lstrip().startswith(("error:", "\u00d7"))),
-        None,
-    )
+    start = _message_start(lines)
     if start is None:
         return "\n".join(lines[-15:]) or f"uv exited with code {result.returncode}"
     decisive = lines[start : start + MAX_SUMMARY_LINES]
