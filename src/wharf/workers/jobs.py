@@ -153,6 +153,7 @@ class _JobRun:
             plan,
             self.platform.settings.envs_dir,
             python=environment_python(Path(self.spec["folder"])),
+            log=self.log.write,
             installer=self.platform.installer(),
         )
         inputs = {
@@ -180,6 +181,7 @@ class _JobRun:
                 environment_plan(step_folder, "requirements" if has_requirements else "none"),
                 self.platform.settings.envs_dir,
                 python=environment_python(step_folder),
+                log=self.log.write,
                 installer=self.platform.installer(),
             )
             steps[name] = StepRun(step_folder / "code", environment.python)
