@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,13 +71,20 @@ def _backend(environ: dict[str, Any], root: Path) -> tuple[str, list[tuple[str, 
 
 
 @contextmanager
-def private_git_server(root: Path, username: str, password: str) -> Iterator[GitServer]:
-    """Serve the bare repositories under ``root`` to callers with these credentials only."""
+def private_git_server(
+    root: Path, username: str, password: str, *, on_request: Callable[[], None] | None = None
+) -> Iterator[GitServer]:
+    """Serve the bare repositories under ``root`` to callers with these credentials only.
+
+    ``on_request`` runs as each request arrives, while the git client that sent it waits.
+    """
     expected = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
     server_info = GitServer(url="")
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if on_request is not None:
+            on_request()
         if environ.get("HTTP_AUTHORIZATION") != expected:
             server_info.requests.append((environ["REQUEST_METHOD"], path, 401))
             start_response("401 Unauthorized", [("WWW-Authenticate", 'Basic realm="private git"')])

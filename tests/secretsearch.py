@@ -4,7 +4,8 @@ lines and files under the data dir. One helper for every test that checks a secr
 
 from __future__ import annotations
 
-import subprocess
+import contextlib
+import os
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -12,31 +13,73 @@ from pathlib import Path
 import httpx
 
 
+def _children(pid: int) -> list[int]:
+    """The children of ``pid``, from every one of its threads (each lists what it forked)."""
+    found = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                found.extend(int(child) for child in (task / "children").read_text().split())
+    except (FileNotFoundError, ProcessLookupError):
+        pass  # it exited while we looked
+    return found
+
+
+def _command_line(pid: int) -> str:
+    """``pid``'s arguments joined by spaces; empty once it has exited (or is a zombie)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+    return raw.rstrip(b"\0").replace(b"\0", b" ").decode(errors="replace")
+
+
 class CommandLines:
-    """Every process's command line (``ps -eww -o args``), sampled while something runs."""
+    """The command line of every process this test process started, sampled while something
+    runs.
+
+    Only this process's own descendants are looked at (``/proc/PID/task/*/children``, walked
+    down from ``os.getpid()``), never the rest of a shared machine: another user's processes
+    can neither hide a leak here nor make one up. A sample reads a few ``/proc`` files (no
+    ``ps`` to start), so samples come every few milliseconds; ``sample()`` also takes one at
+    once, for a caller that knows a process of interest is alive right now (the private git
+    server calls it while git waits on its answer).
+    """
 
     def __init__(self) -> None:
         self.seen: set[str] = set()
         self.samples = 0
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
 
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            listing = subprocess.run(
-                ["ps", "-eww", "-o", "args="], capture_output=True, text=True, check=False
-            )
-            self.seen.update(listing.stdout.splitlines())
+    def sample(self) -> None:
+        """Add the command lines of this process's descendants as they are now."""
+        lines: set[str] = set()
+        pending = _children(os.getpid())
+        while pending:
+            pid = pending.pop()
+            lines.add(_command_line(pid))
+            pending.extend(_children(pid))
+        lines.discard("")
+        with self._lock:
+            self.seen |= lines
             self.samples += 1
-            self._stop.wait(0.02)
+
+    def _sample_until_stopped(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(0.002)
 
     def __enter__(self) -> CommandLines:
+        self.sample()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(5)
+        self.sample()
 
 
 class ResponseLog:

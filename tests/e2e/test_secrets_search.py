@@ -3,9 +3,10 @@ search for each value where it must never be.
 
 A source secret (a private git server's password), a datastore with credentials (moto's S3
 with IAM on), an app with secret env, and a batch job that reads that datastore. Then every
-API response the test received, the server's log, ``ps -eww -o args`` samples taken all
-along, and every file under the data dir (the database included) are searched for the
-values: none may appear. The app's replica, and only it, sees its secret env.
+API response the test received, the server's log, the command lines of the test's own
+processes (sampled all along, and at each request to the git server) and every file under
+the data dir (the database included) are searched for the values: none may appear. The
+app's replica, and only it, sees its secret env.
 """
 
 from __future__ import annotations
@@ -171,9 +172,13 @@ def test_no_secret_value_shows_anywhere(
         "secret env": "sk-live-" + secrets.token_hex(16),
     }
     responses = ResponseLog()
+    lines = CommandLines()
+    repository = served_repository(tmp_path)
     with (
-        private_git_server(served_repository(tmp_path), "deployer", values["git password"]) as gs,
-        CommandLines() as lines,
+        lines,
+        private_git_server(
+            repository, "deployer", values["git password"], on_request=lines.sample
+        ) as gs,
         run_wharf_up(tmp_path, env={"WHARF_ALLOW_PRIVATE_URLS": s3_server.allow_pattern}) as wharf,
     ):
         config = Path(wharf.env["WHARF_CONFIG_DIR"]) / "config.toml"

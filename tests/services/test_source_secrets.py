@@ -41,12 +41,31 @@ def bare_root(tmp_path: Path) -> Path:
 
 
 def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
-    server: Server, admin: Client, bare_root: Path, caplog: pytest.LogCaptureFixture
+    server: Server,
+    admin: Client,
+    bare_root: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     server.platform.build_runner.stop()  # the test runs the build itself, to watch it
     caplog.set_level("DEBUG")
-    leftovers = set(Path(tempfile.gettempdir()).glob("wharf-git-*"))
-    with private_git_server(bare_root, "deployer", TOKEN) as git_server:
+    # git's credentials folders go to a temporary folder of this test's own: the machine's
+    # /tmp has other runs' folders come and go.
+    own_tmp = tmp_path / "tmp"
+    own_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own_tmp))
+    # Command lines are sampled all along, and once more at each request to the git server,
+    # while the git that sent it (ls-remote at create, fetch in the build) waits on the answer.
+    lines = CommandLines()
+    folders_while_git_ran: set[str] = set()
+
+    def at_each_git_request() -> None:
+        lines.sample()
+        folders_while_git_ran.update(path.name for path in own_tmp.glob("wharf-git-*"))
+
+    serving = private_git_server(bare_root, "deployer", TOKEN, on_request=at_each_git_request)
+    with lines, serving as git_server:
         url = f"{git_server.url}/model.git"
 
         with pytest.raises(InvalidRequestError, match="cannot read the git repository"):
@@ -67,8 +86,7 @@ def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
             claimed = builds.claim_next_build(session)
             assert claimed is not None
             build_id = claimed.id
-        with CommandLines() as lines:
-            run_build(server.platform, build_id)
+        run_build(server.platform, build_id)
         with server.platform.transaction() as session:
             build = session.get(Build, build_id)
             assert build is not None
@@ -76,7 +94,8 @@ def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
         assert any(status == 401 for _, _, status in git_server.requests)
         assert any(status == 200 for _, _, status in git_server.requests)
 
-    assert any("fetch" in line and "model.git" in line for line in lines.seen), "ps saw no git"
+    for step in ("ls-remote", "fetch"):
+        assert any(step in line and "model.git" in line for line in lines.seen), f"no git {step}"
     assert find_secrets({"git password": TOKEN}, texts={"ps": lines.seen}) == []
     log = builds.build_log_path(server.platform.settings, "default", "model", 1).read_text()
     assert "checked out" in log
@@ -92,8 +111,9 @@ def test_a_private_repository_builds_with_a_source_secret_that_never_shows(
     assert TOKEN not in caplog.text
     data_dir = server.platform.settings.data_dir
     assert find_secrets({"git password": TOKEN}, files=files_under(data_dir)) == []
-    # git's credentials folder is gone once git is done.
-    assert set(Path(tempfile.gettempdir()).glob("wharf-git-*")) == leftovers
+    # git's credentials folder was there while git ran, and is gone once git is done.
+    assert folders_while_git_ran
+    assert list(own_tmp.glob("wharf-git-*")) == []
 
 
 def test_source_secrets_are_checked_and_kept_while_apps_use_them(
