@@ -165,6 +165,9 @@ def test_pushes_from_every_git_host_roll_out_with_no_failed_request(tmp_path: Pa
         assert "serves build #1" in rolled.stderr
         assert predicts(route, "not implemented")
         print(f"rollback to build #1 took {took:.2f} s (CLI included)")
+        again = wharf.cli("app", "rollback", "model", "--to", "1")  # nothing to do: refused
+        assert again.returncode == 1
+        assert "already serves build #1" in again.stderr
         back = wharf.cli("app", "rollback", "model")  # the Complete build before #1: none
         assert back.returncode == 1
         assert "no Complete build before #1" in back.stderr

@@ -229,6 +229,8 @@ def choose_rollback_build(session: Session, app: App, to: int | None) -> Build:
     """Build ``to``, or the newest Complete build older than the serving one."""
     if to is not None:
         build = builds.read_build(session, app, to)
+        if to == app.serving_build:
+            raise Conflict(f"app {app.name!r} already serves build #{to}: nothing to roll back")
         if build.phase != BuildPhase.COMPLETE:
             raise Conflict(
                 f"build #{to} of {app.name!r} is {build.phase}: only Complete builds serve"
