@@ -21,6 +21,30 @@ class Row(BaseModel):
     name: str
 
 
+class Job(BaseModel):
+    name: str
+    endpoint: str
+    status: str
+    experiment: str
+    created_at: str
+
+
+def test_a_narrow_table_keeps_the_first_column_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    name = "heart-20261202-131845-7f3a9c"
+    job = Job(
+        name=name,
+        endpoint="heart-disease-classifier",
+        status="Queued",
+        experiment="heart-disease-classifier-nightly",
+        created_at="2026-12-02 13:18:45",
+    )
+    columns = [(field.upper(), lambda j, f=field: getattr(j, f)) for field in Job.model_fields]
+    emit(job, OutputFormat.table, columns)
+    printed = capsys.readouterr().out
+    assert max(len(line) for line in printed.splitlines()) <= 80  # as wide as a terminal
+    assert name in printed
+
+
 def test_table_cells_and_messages_show_brackets_and_colons_literally(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

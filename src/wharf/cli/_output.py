@@ -194,12 +194,17 @@ def emit(
     from rich.text import Text
 
     rows = list(value) if isinstance(value, Sequence) else [value]
+    cells = [[_cell(getter(row)) for _, getter in columns] for row in rows]
     table = Table(title=title, show_edge=False, header_style="bold")
-    for heading, _ in columns:
-        table.add_column(heading)
-    for row in rows:
+    for index, (heading, _) in enumerate(columns):
+        if index == 0:  # the name people copy into the next command: whole, never cut short
+            widest = max((len(row[0]) for row in cells), default=0)
+            table.add_column(heading, no_wrap=True, min_width=max(widest, len(heading)))
+        else:
+            table.add_column(heading)
+    for row_cells in cells:
         # Text, not markup: a value holding "[...]" is shown as it is.
-        table.add_row(*(Text(_cell(getter(row))) for _, getter in columns))
+        table.add_row(*(Text(cell) for cell in row_cells))
     console.print(table)
 
 
