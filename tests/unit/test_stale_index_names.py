@@ -57,7 +57,7 @@ def install(venv: Path, index_url: str, *requirements: str, **env: str) -> UvRes
         (["tiny-dep"], ("tiny-stale",)),  # a dependency's pin: the dependency's page is read
         (["tiny-stale==1.0"], ()),  # installs
         (["tiny-gone==1.0"], ()),  # "not found in the package registry": no page to refresh
-        (["tiny-stale>=2"], ()),  # "only tiny-stale==1.0 is available": not this failure
+        (["tiny-stale>=2"], ("tiny-stale",)),  # "only tiny-stale==1.0 is available"
     ],
 )
 def test_the_packages_uv_found_no_version_of(

@@ -13,10 +13,14 @@ from collections.abc import Callable, Sequence
 
 from wharf.build.uv import Log, UvResult, failure_lines
 
+_NAME = r"([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)"
 # How uv's resolver words it: "there is no version of x==2.0", "there are no versions of x",
-# the name normalised or as given, perhaps with extras ("x[fast]==2.0") that are no part of it.
+# and, for a range, "only x==1.0 is available" / "only x<=1.0 is available"; the name
+# normalised or as given, perhaps with extras ("x[fast]==2.0") that are no part of it.
 _NO_VERSION = re.compile(
-    r"\bno\s+versions?\s+of\s+([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)", re.IGNORECASE
+    rf"\bno\s+versions?\s+of\s+{_NAME}"
+    rf"|\bonly\s+{_NAME}(?:\[[^\]]*\])?\s*(?:===?|<=|>=|<|>|!=|~=)[^\s]*\s+(?:is|are)\s+available",
+    re.IGNORECASE,
 )
 
 
@@ -34,7 +38,8 @@ def packages_without_version(result: UvResult) -> tuple[str, ...]:
         return ()
     # uv may wrap a long sentence: read its message as one line.
     text = " ".join(message)
-    return tuple(dict.fromkeys(normalise_name(name) for name in _NO_VERSION.findall(text)))
+    names = (first or second for first, second in _NO_VERSION.findall(text))
+    return tuple(dict.fromkeys(normalise_name(name) for name in names))
 
 
 def install_refreshing_stale_pages(
