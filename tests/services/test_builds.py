@@ -35,6 +35,9 @@ def repo(tmp_path: Path) -> tuple[Path, str]:
 
 
 def create(server: Server, url: str, **fields: object) -> tuple[str, int]:
+    """Create an app; its builds are the test's to claim and run (``claim_and_run``): the
+    server's own runner, which looks for work every second, is stopped first."""
+    server.platform.build_runner.stop()
     with server.platform.transaction() as session:
         ws = workspaces.read_workspace(session, "default")
         app, build = apps.create_app(

@@ -5,7 +5,6 @@ with the page asked afresh and gets it."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -19,7 +18,6 @@ import pytest
 
 from tests.conftest import Server
 from tests.gitrepos import commit_files, make_repo
-from tests.processes import SHARED_UV_CACHE
 from tests.services.test_builds import claim_and_run, create, read_log
 from tests.wheels import write_simple_page, write_wheel
 from wharf.build.detect import detect_builder
@@ -73,8 +71,9 @@ class Index:
 
 @pytest.fixture
 def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Index]:
-    # The run's shared uv cache, as a server's: this index's port makes its pages its own.
-    monkeypatch.setenv("UV_CACHE_DIR", os.environ[SHARED_UV_CACHE])
+    # A uv cache of the test's own, standing for a server's: the run's shared cache would mix
+    # in pages another test cached for an index on the same (reused) port, and other uv runs.
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
     root = tmp_path / "index"
     requests: Counter[str] = Counter()
     handler = partial(CachingIndex, directory=str(root), requests=requests)
