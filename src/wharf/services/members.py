@@ -42,7 +42,7 @@ def list_members(session: Session, workspace_name: str) -> list[Member]:
     return [Member(name, role, created_at) for _, name, role, created_at in rows if name]
 
 
-def assign_role(session: Session, workspace: Workspace, user_name: str, role: str) -> Membership:
+def assign_role(session: Session, workspace: Workspace, user_name: str, role: str) -> Member:
     """Make the user a member with ``role``, replacing any role they held here."""
     user = users.read_user(session, user_name)
     roles.read_role(session, workspace, role)
@@ -55,7 +55,7 @@ def assign_role(session: Session, workspace: Workspace, user_name: str, role: st
             _refuse_if_last_owner(session, workspace, user_name)
         membership.role = role
     session.flush()
-    return membership
+    return Member(user.name, membership.role, membership.created_at)
 
 
 def remove_member(session: Session, workspace: Workspace, user_name: str) -> None:

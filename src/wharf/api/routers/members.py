@@ -8,15 +8,12 @@ from wharf.api.deps import Access, PlatformDep, WorkspaceName, require
 from wharf.api.routing import APIRouter, store_read
 from wharf.schemas import identity as schemas
 from wharf.services import members, workspaces
-from wharf.store import models
 
 router = APIRouter(prefix="/workspaces/{ws}/members", tags=["members"])
 
 
-def member_out(membership: models.Membership) -> schemas.Member:
-    return schemas.Member(
-        user=membership.user.name, role=membership.role, created_at=membership.created_at
-    )
+def member_out(member: members.Member) -> schemas.Member:
+    return schemas.Member(user=member.user, role=member.role, created_at=member.created_at)
 
 
 @router.get("", response_model=list[schemas.Member])
@@ -27,7 +24,7 @@ def list_members(
     """Members and their roles."""
     with platform.transaction() as session:
         found = members.list_members(session, ws)
-    return [schemas.Member(user=m.user, role=m.role, created_at=m.created_at) for m in found]
+    return [member_out(m) for m in found]
 
 
 @router.put("/{user}", response_model=schemas.Member)
